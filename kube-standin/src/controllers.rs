@@ -1,1 +1,740 @@
-//! TODO(controllers)
+//! The controllers and the pod "runtime" that make the stand-in feel like a cluster: the
+//! namespace controller (default ServiceAccount, `kube-root-ca.crt`, finalization), the
+//! garbage collector (ownerReferences, foreground deletion, finalizers), the job controller
+//! (a Job creates its Pod and tracks its status) and a kubelet stand-in that schedules pods,
+//! runs their containers' programs, records log lines over time and sets phases.
+//!
+//! A container's program is its `command` + `args` interpreted by a tiny shell (`echo`,
+//! `sleep`, `printf`, `true`, `false`, `exit N`, `sh -c "a; b && c"`); any other program
+//! writes `kube-standin.kbatch.dev/log-lines` lines (default 3), one every
+//! `kube-standin.kbatch.dev/log-interval-ms` (default 200), and exits with
+//! `kube-standin.kbatch.dev/exit-code` (default 0) — annotations on the pod.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::api::{now, random_suffix, stored_resource, timestamp, Api};
+use crate::resources::{self, ResourceDef};
+use crate::store::{EventType, Write};
+
+/// The node every pod is scheduled to.
+pub const NODE_NAME: &str = "standin-node";
+
+/// One container's log: lines with their times, and whether the container has finished.
+#[derive(Default)]
+pub struct ContainerLog {
+    state: Mutex<LogState>,
+    changed: Option<watch::Sender<u64>>,
+}
+
+#[derive(Default, Clone)]
+struct LogState {
+    lines: Vec<(DateTime<Utc>, Bytes)>,
+    done: bool,
+}
+
+impl ContainerLog {
+    fn new() -> Self {
+        let (tx, _) = watch::channel(0);
+        ContainerLog {
+            state: Mutex::new(LogState::default()),
+            changed: Some(tx),
+        }
+    }
+
+    fn push(&self, line: Bytes) {
+        let n = {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.lines.push((Utc::now(), line));
+            s.lines.len() as u64
+        };
+        if let Some(tx) = &self.changed {
+            tx.send_replace(n);
+        }
+    }
+
+    fn finish(&self) {
+        {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.done = true;
+        }
+        if let Some(tx) = &self.changed {
+            tx.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Lines from index `from`, and whether the container has finished.
+    pub fn read(&self, from: usize) -> (Vec<(DateTime<Utc>, Bytes)>, bool) {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            s.lines.get(from..).map(<[_]>::to_vec).unwrap_or_default(),
+            s.done,
+        )
+    }
+
+    /// A receiver that changes whenever a line is added or the container finishes.
+    pub fn subscribe(&self) -> Option<watch::Receiver<u64>> {
+        self.changed.as_ref().map(watch::Sender::subscribe)
+    }
+}
+
+/// Container logs by (namespace, pod, container).
+#[derive(Default)]
+pub struct Runtime {
+    logs: Mutex<HashMap<(String, String, String), Arc<ContainerLog>>>,
+    started: Mutex<HashSet<String>>,
+}
+
+impl Runtime {
+    /// The log of a container, if it has started.
+    pub fn log(&self, ns: &str, pod: &str, container: &str) -> Option<Arc<ContainerLog>> {
+        self.logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(ns.to_string(), pod.to_string(), container.to_string()))
+            .cloned()
+    }
+
+    fn create_log(&self, ns: &str, pod: &str, container: &str) -> Arc<ContainerLog> {
+        let log = Arc::new(ContainerLog::new());
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            (ns.to_string(), pod.to_string(), container.to_string()),
+            log.clone(),
+        );
+        log
+    }
+}
+
+fn res(group: &str, plural: &str) -> &'static ResourceDef {
+    stored_resource(group, plural).expect("controllers only touch registered resources")
+}
+
+/// Start every controller; they run until the runtime shuts down.
+pub fn spawn_all(api: Arc<Api>, runtime: Arc<Runtime>) {
+    tokio::spawn(namespace_bootstrap(api.clone()));
+    tokio::spawn(reconcile_loop(api.clone()));
+    tokio::spawn(kubelet(api, runtime));
+}
+
+async fn namespace_bootstrap(api: Arc<Api>) {
+    let mut rx = api.store.subscribe();
+    loop {
+        match rx.recv().await {
+            Ok(e) if e.plural == "namespaces" && e.kind == EventType::Added => {
+                let ns = e.name.clone();
+                ensure_namespace_defaults(&api, &ns);
+            }
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Create the default ServiceAccount and the root CA ConfigMap in a namespace.
+pub fn ensure_namespace_defaults(api: &Api, ns: &str) {
+    let t = timestamp(now());
+    let sa = json!({"kind": "ServiceAccount", "apiVersion": "v1",
+        "metadata": {"name": "default", "namespace": ns, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": t}});
+    let _ = api.store.write(
+        res("", "serviceaccounts"),
+        ns,
+        "default",
+        Write::Create(sa),
+        None,
+    );
+    let cm = json!({"kind": "ConfigMap", "apiVersion": "v1",
+        "metadata": {"name": "kube-root-ca.crt", "namespace": ns, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": t,
+            "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+        "data": {"ca.crt": "<stand-in CA>"}});
+    let _ = api.store.write(
+        res("", "configmaps"),
+        ns,
+        "kube-root-ca.crt",
+        Write::Create(cm),
+        None,
+    );
+}
+
+/// Garbage collection, foreground deletion, namespace finalization and the job controller,
+/// re-run on every change (and on a slow tick for delays).
+async fn reconcile_loop(api: Arc<Api>) {
+    let mut rx = api.store.subscribe();
+    loop {
+        gc_pass(&api);
+        namespace_pass(&api);
+        job_pass(&api);
+        tokio::select! {
+            r = rx.recv() => if let Err(tokio::sync::broadcast::error::RecvError::Closed) = r { return },
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+fn gc_pass(api: &Api) {
+    let all = api.store.all();
+    let uids: HashSet<String> = all
+        .iter()
+        .filter_map(|(_, o)| o["metadata"]["uid"].as_str().map(str::to_string))
+        .collect();
+    let owners_of = |o: &Value| -> Vec<String> {
+        o["metadata"]["ownerReferences"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["uid"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for ((group, plural, ns, name), o) in &all {
+        let r = res(group, plural);
+        let owners = owners_of(o);
+        if !owners.is_empty() && owners.iter().all(|u| !uids.contains(u)) {
+            delete_background(api, r, ns, name, o);
+            continue;
+        }
+        let deleting = !o["metadata"]["deletionTimestamp"].is_null();
+        let fins: Vec<String> = o["metadata"]["finalizers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if deleting && fins.iter().any(|f| f == "foregroundDeletion") {
+            let uid = o["metadata"]["uid"].as_str().unwrap_or("");
+            let dependents: Vec<_> = all
+                .iter()
+                .filter(|(_, d)| owners_of(d).iter().any(|u| u == uid))
+                .collect();
+            if dependents.is_empty() {
+                let mut updated = o.clone();
+                let kept: Vec<&String> =
+                    fins.iter().filter(|f| *f != "foregroundDeletion").collect();
+                updated["metadata"]["finalizers"] = json!(kept);
+                if kept.is_empty() {
+                    let _ = api.store.write(r, ns, name, Write::Delete, None);
+                } else {
+                    let _ = api.store.write(r, ns, name, Write::Update(updated), None);
+                }
+            } else {
+                for ((g, p, dns, dname), d) in dependents {
+                    delete_background(api, res(g, p), dns, dname, d);
+                }
+            }
+        } else if deleting && fins.is_empty() && r.kind != "Namespace" {
+            let _ = api.store.write(r, ns, name, Write::Delete, None);
+        }
+    }
+}
+
+fn delete_background(api: &Api, r: &'static ResourceDef, ns: &str, name: &str, o: &Value) {
+    let has_fins = o["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty());
+    if has_fins {
+        if o["metadata"]["deletionTimestamp"].is_null() {
+            let mut u = o.clone();
+            u["metadata"]["deletionTimestamp"] = json!(timestamp(now()));
+            u["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            let _ = api.store.write(r, ns, name, Write::Update(u), None);
+        }
+    } else {
+        let _ = api.store.write(r, ns, name, Write::Delete, None);
+    }
+}
+
+fn namespace_pass(api: &Api) {
+    let nsres = res("", "namespaces");
+    let (namespaces, _) = api.store.list(nsres, None);
+    for n in namespaces
+        .iter()
+        .filter(|n| !n["metadata"]["deletionTimestamp"].is_null())
+    {
+        let ns = n["metadata"]["name"].as_str().unwrap_or("").to_string();
+        let content: Vec<_> = api
+            .store
+            .all()
+            .into_iter()
+            .filter(|(k, _)| k.2 == ns && !k.2.is_empty())
+            .collect();
+        for ((g, p, _, name), o) in &content {
+            delete_background(api, res(g, p), &ns, name, o);
+        }
+        if content.is_empty() {
+            let _ = api.store.write(nsres, "", &ns, Write::Delete, None);
+        }
+    }
+}
+
+fn job_pass(api: &Api) {
+    let jobs_res = res("batch", "jobs");
+    let pods_res = res("", "pods");
+    let (jobs, _) = api.store.list(jobs_res, None);
+    if jobs.is_empty() {
+        return;
+    }
+    let (pods, _) = api.store.list(pods_res, None);
+    for job in jobs {
+        if !job["metadata"]["deletionTimestamp"].is_null() {
+            continue;
+        }
+        let uid = job["metadata"]["uid"].as_str().unwrap_or("");
+        let owned: Vec<&Value> = pods
+            .iter()
+            .filter(|p| {
+                p["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|r| r["uid"] == uid))
+            })
+            .collect();
+        reconcile_job(api, &job, &owned);
+    }
+}
+
+fn reconcile_job(api: &Api, job: &Value, pods: &[&Value]) {
+    let phase = |p: &&&Value| p["status"]["phase"].as_str().unwrap_or("").to_string();
+    let succeeded = pods.iter().filter(|p| phase(p) == "Succeeded").count() as i64;
+    let failed = pods.iter().filter(|p| phase(p) == "Failed").count() as i64;
+    let active = pods
+        .iter()
+        .filter(|p| phase(p) == "Pending" || phase(p) == "Running")
+        .count() as i64;
+    let ready = pods.iter().filter(|p| phase(p) == "Running").count() as i64;
+    let completions = job["spec"]["completions"].as_i64().unwrap_or(1);
+    let backoff = job["spec"]["backoffLimit"].as_i64().unwrap_or(6);
+    let suspended = job["spec"]["suspend"].as_bool().unwrap_or(false);
+    let finished = job["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
+    });
+    if !finished && !suspended && active == 0 && succeeded < completions && failed <= backoff {
+        create_job_pod(api, job);
+        return;
+    }
+    let mut status = job["status"].clone();
+    if !status.is_object() {
+        status = json!({});
+    }
+    let t = timestamp(now());
+    if !suspended && status["startTime"].is_null() {
+        status["startTime"] = json!(t);
+    }
+    set_count(&mut status, "active", active);
+    set_count(&mut status, "succeeded", succeeded);
+    set_count(&mut status, "failed", failed);
+    status["ready"] = json!(ready);
+    status["uncountedTerminatedPods"] = json!({});
+    if !finished && succeeded >= completions {
+        status["completionTime"] = json!(t);
+        status["conditions"] = json!([
+            {"type": "Complete", "status": "True", "lastProbeTime": t, "lastTransitionTime": t}
+        ]);
+    } else if !finished && failed > backoff {
+        status["conditions"] = json!([
+            {"type": "Failed", "status": "True", "lastProbeTime": t, "lastTransitionTime": t,
+             "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}
+        ]);
+    }
+    if status != job["status"] {
+        let mut updated = job.clone();
+        updated["status"] = status;
+        let name = job["metadata"]["name"].as_str().unwrap_or("");
+        let ns = job["metadata"]["namespace"].as_str().unwrap_or("");
+        let rv = job["metadata"]["resourceVersion"].as_str();
+        let _ = api
+            .store
+            .write(res("batch", "jobs"), ns, name, Write::Update(updated), rv);
+    }
+}
+
+fn set_count(status: &mut Value, key: &str, n: i64) {
+    if n > 0 {
+        status[key] = json!(n);
+    } else if let Some(m) = status.as_object_mut() {
+        m.remove(key);
+    }
+}
+
+fn create_job_pod(api: &Api, job: &Value) {
+    let name = job["metadata"]["name"].as_str().unwrap_or("");
+    let ns = job["metadata"]["namespace"].as_str().unwrap_or("");
+    let template = &job["spec"]["template"];
+    let mut meta = template["metadata"].clone();
+    if !meta.is_object() {
+        meta = json!({});
+    }
+    meta["name"] = json!(format!("{name}-{}", random_suffix(5)));
+    meta["generateName"] = json!(format!("{name}-"));
+    meta["namespace"] = json!(ns);
+    meta["ownerReferences"] = json!([{
+        "apiVersion": "batch/v1", "kind": "Job", "name": name,
+        "uid": job["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
+    }]);
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("creationTimestamp");
+    }
+    let mut labels = meta["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    meta["labels"] = labels;
+    let pod =
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template["spec"]});
+    let podres = res("", "pods");
+    let req = crate::request::ApiRequest {
+        verb: crate::request::Verb::Create,
+        res: podres,
+        main: podres,
+        namespace: Some(ns.to_string()),
+        name: None,
+        query: crate::request::Query::parse(Some("fieldManager=kube-controller-manager")),
+    };
+    let user = crate::auth::UserInfo::authenticated("system:kube-controller-manager", &[]);
+    let call = crate::api::Call {
+        req: &req,
+        user: &user,
+        user_agent: Some("kube-controller-manager/v1.33.5"),
+        accept: None,
+        content_type: None,
+        body: b"",
+    };
+    if let Err(e) = api.create_object(podres, ns, pod, &call, false) {
+        tracing::warn!(job = name, namespace = ns, error = %e, "job controller could not create a pod");
+    }
+}
+
+async fn kubelet(api: Arc<Api>, runtime: Arc<Runtime>) {
+    let mut rx = api.store.subscribe();
+    loop {
+        let (pods, _) = api.store.list(res("", "pods"), None);
+        for pod in pods {
+            let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
+            if pod["status"]["phase"] != "Pending"
+                || !pod["metadata"]["deletionTimestamp"].is_null()
+            {
+                continue;
+            }
+            let fresh = runtime
+                .started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(uid);
+            if fresh {
+                tokio::spawn(run_pod(api.clone(), runtime.clone(), pod));
+            }
+        }
+        match rx.recv().await {
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            _ => continue,
+        }
+    }
+}
+
+fn update_pod(api: &Api, ns: &str, name: &str, f: impl Fn(&mut Value)) -> bool {
+    let podres = res("", "pods");
+    for _ in 0..5 {
+        let Some(mut pod) = api.store.get(podres, ns, name) else {
+            return false;
+        };
+        let rv = pod["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
+        f(&mut pod);
+        if api
+            .store
+            .write(podres, ns, name, Write::Update(pod), rv.as_deref())
+            .is_ok()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+async fn run_pod(api: Arc<Api>, runtime: Arc<Runtime>, pod: Value) {
+    let ns = pod["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let containers: Vec<Value> = pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let t = timestamp(now());
+    let ip = format!("10.244.0.{}", 2 + (name.len() % 250));
+    let statuses: Vec<Value> = containers
+        .iter()
+        .map(|c| json!({"name": c["name"], "state": {"running": {"startedAt": t}}, "lastState": {},
+            "ready": true, "restartCount": 0, "image": c["image"], "imageID": format!("docker.io/library/{}@sha256:0000", c["image"].as_str().unwrap_or("")),
+            "containerID": format!("containerd://{}", uuid::Uuid::new_v4().simple()), "started": true}))
+        .collect();
+    let started = update_pod(&api, &ns, &name, |p| {
+        p["spec"]["nodeName"] = json!(NODE_NAME);
+        p["status"] = json!({
+            "phase": "Running",
+            "conditions": [
+                {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": t},
+                {"type": "Ready", "status": "True", "lastProbeTime": null, "lastTransitionTime": t},
+                {"type": "ContainersReady", "status": "True", "lastProbeTime": null, "lastTransitionTime": t},
+                {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": t}
+            ],
+            "hostIP": "172.18.0.2", "hostIPs": [{"ip": "172.18.0.2"}],
+            "podIP": ip, "podIPs": [{"ip": ip}], "startTime": t,
+            "containerStatuses": statuses, "qosClass": p["status"]["qosClass"].clone(),
+        });
+    });
+    if !started {
+        return;
+    }
+    let annotations = pod["metadata"]["annotations"].clone();
+    let mut tasks = Vec::new();
+    for c in &containers {
+        let cname = c["name"].as_str().unwrap_or("").to_string();
+        let log = runtime.create_log(&ns, &name, &cname);
+        let program = Program::of(c, &annotations);
+        tasks.push(tokio::spawn(async move {
+            let code = program.run(&log).await;
+            log.finish();
+            (cname, code)
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        if let Ok(r) = t.await {
+            results.push(r);
+        }
+    }
+    let restart = pod["spec"]["restartPolicy"].as_str().unwrap_or("Always");
+    if restart == "Always" {
+        return;
+    }
+    let all_ok = results.iter().all(|(_, c)| *c == 0);
+    let done = timestamp(now());
+    update_pod(&api, &ns, &name, |p| {
+        p["status"]["phase"] = json!(if all_ok { "Succeeded" } else { "Failed" });
+        if let Some(conds) = p["status"]["conditions"].as_array_mut() {
+            for c in conds
+                .iter_mut()
+                .filter(|c| c["type"] == "Ready" || c["type"] == "ContainersReady")
+            {
+                c["status"] = json!("False");
+                c["reason"] = json!("PodCompleted");
+                c["lastTransitionTime"] = json!(done);
+            }
+        }
+        if let Some(cs) = p["status"]["containerStatuses"].as_array_mut() {
+            for c in cs {
+                let code = results
+                    .iter()
+                    .find(|(n, _)| c["name"] == *n)
+                    .map(|(_, c)| *c)
+                    .unwrap_or(0);
+                let started = c["state"]["running"]["startedAt"].clone();
+                c["state"] = json!({"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" },
+                    "startedAt": started, "finishedAt": done, "containerID": c["containerID"]}});
+                c["ready"] = json!(false);
+                c["started"] = json!(false);
+            }
+        }
+    });
+}
+
+/// A container's program, interpreted by the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    /// Builtin commands run in order; stops at the first failure of an `&&` chain.
+    Script(Vec<Vec<String>>),
+    /// The default program: N lines every interval, then an exit code.
+    Default {
+        /// Lines to write.
+        lines: u32,
+        /// Delay between lines.
+        interval: Duration,
+        /// Exit status.
+        exit: i32,
+    },
+}
+
+const BUILTINS: &[&str] = &["echo", "sleep", "printf", "true", "false", "exit"];
+
+impl Program {
+    /// The program of container `c` of a pod with `annotations`.
+    pub fn of(c: &Value, annotations: &Value) -> Self {
+        let argv: Vec<String> = ["command", "args"]
+            .iter()
+            .filter_map(|k| c[*k].as_array())
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect();
+        let script = match argv.first().map(String::as_str) {
+            Some("sh" | "/bin/sh" | "bash" | "/bin/bash")
+                if argv.get(1).map(String::as_str) == Some("-c") =>
+            {
+                argv.get(2).map(|s| split_script(s))
+            }
+            Some(cmd) if BUILTINS.contains(&cmd) => Some(vec![argv.clone()]),
+            _ => None,
+        };
+        match script {
+            Some(s)
+                if s.iter()
+                    .all(|c| c.first().is_some_and(|w| BUILTINS.contains(&w.as_str()))) =>
+            {
+                Program::Script(s)
+            }
+            _ => {
+                let ann = |k: &str| {
+                    annotations[format!("kube-standin.kbatch.dev/{k}")]
+                        .as_str()
+                        .and_then(|v| v.parse::<u64>().ok())
+                };
+                Program::Default {
+                    lines: ann("log-lines").unwrap_or(3) as u32,
+                    interval: Duration::from_millis(ann("log-interval-ms").unwrap_or(200)),
+                    exit: ann("exit-code").unwrap_or(0) as i32,
+                }
+            }
+        }
+    }
+
+    async fn run(&self, log: &ContainerLog) -> i32 {
+        match self {
+            Program::Default {
+                lines,
+                interval,
+                exit,
+            } => {
+                for i in 1..=*lines {
+                    log.push(Bytes::from(format!("line {i} of {lines}\n")));
+                    tokio::time::sleep(*interval).await;
+                }
+                *exit
+            }
+            Program::Script(cmds) => {
+                for argv in cmds {
+                    let args = &argv[1..];
+                    match argv[0].as_str() {
+                        "echo" => log.push(Bytes::from(format!("{}\n", args.join(" ")))),
+                        "printf" => log.push(Bytes::from(
+                            args.first()
+                                .map(|f| f.replace("\\n", "\n"))
+                                .unwrap_or_default(),
+                        )),
+                        "sleep" => {
+                            let secs: f64 =
+                                args.first().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+                            tokio::time::sleep(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)))
+                                .await;
+                        }
+                        "false" => return 1,
+                        "exit" => return args.first().and_then(|s| s.parse().ok()).unwrap_or(0),
+                        _ => {}
+                    }
+                }
+                0
+            }
+        }
+    }
+}
+
+/// Split `a; b && c` into commands, honouring simple single and double quotes.
+fn split_script(s: &str) -> Vec<Vec<String>> {
+    let mut cmds = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    let flush_word = |cur: &mut String, words: &mut Vec<String>| {
+        if !cur.is_empty() {
+            words.push(std::mem::take(cur));
+        }
+    };
+    while let Some(ch) = chars.next() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, ' ' | '\t' | '\n') => flush_word(&mut cur, &mut words),
+            (None, ';') => {
+                flush_word(&mut cur, &mut words);
+                if !words.is_empty() {
+                    cmds.push(std::mem::take(&mut words));
+                }
+            }
+            (None, '&') if chars.peek() == Some(&'&') => {
+                chars.next();
+                flush_word(&mut cur, &mut words);
+                if !words.is_empty() {
+                    cmds.push(std::mem::take(&mut words));
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    flush_word(&mut cur, &mut words);
+    if !words.is_empty() {
+        cmds.push(words);
+    }
+    cmds
+}
+
+/// Seed a new cluster: the namespaces every cluster has, with their defaults.
+pub fn bootstrap(api: &Api) {
+    let nsres = resources::find("", "v1", "namespaces").expect("namespaces must be registered");
+    let t = timestamp(now());
+    for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
+        let obj = json!({"kind": "Namespace", "apiVersion": "v1",
+            "metadata": {"name": ns, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": t,
+                "labels": {"kubernetes.io/metadata.name": ns}},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
+        let _ = api.store.write(nsres, "", ns, Write::Create(obj), None);
+        ensure_namespace_defaults(api, ns);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs() {
+        let none = json!({});
+        assert_eq!(
+            Program::of(
+                &json!({"command": ["sh", "-c", "echo 'a b'; sleep 1 && exit 3"]}),
+                &none
+            ),
+            Program::Script(vec![
+                vec!["echo".into(), "a b".into()],
+                vec!["sleep".into(), "1".into()],
+                vec!["exit".into(), "3".into()]
+            ])
+        );
+        assert_eq!(
+            Program::of(&json!({"command": ["echo"], "args": ["hi"]}), &none),
+            Program::Script(vec![vec!["echo".into(), "hi".into()]])
+        );
+        assert_eq!(
+            Program::of(
+                &json!({"command": ["python", "x.py"]}),
+                &json!({"kube-standin.kbatch.dev/log-lines": "5"})
+            ),
+            Program::Default {
+                lines: 5,
+                interval: Duration::from_millis(200),
+                exit: 0
+            }
+        );
+    }
+}

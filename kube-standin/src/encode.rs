@@ -83,7 +83,11 @@ pub fn channel_body(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Body {
 }
 
 /// Start a response with the headers every API answer carries.
-pub fn api_response(status: StatusCode, content_type: &str, flow_control: bool) -> http::response::Builder {
+pub fn api_response(
+    status: StatusCode,
+    content_type: &str,
+    flow_control: bool,
+) -> http::response::Builder {
     let mut b = Response::builder()
         .status(status)
         .header("Audit-Id", uuid::Uuid::new_v4().to_string())
@@ -118,7 +122,10 @@ pub fn json_response(status: StatusCode, v: &Value, opts: &JsonOpts) -> Response
 
 /// The `Warning` header value for a message: `299 - "<message with quotes escaped>"`.
 pub fn warning_value(message: &str) -> String {
-    format!("299 - \"{}\"", message.replace('\\', "\\\\").replace('"', "\\\""))
+    format!(
+        "299 - \"{}\"",
+        message.replace('\\', "\\\\").replace('"', "\\\"")
+    )
 }
 
 /// Render an [`ApiError`] as the apiserver does (JSON `Status`, or text/plain).
@@ -136,7 +143,10 @@ pub fn error_response(e: &ApiError, pretty: bool) -> Response<Body> {
         }
     };
     for (name, value) in &e.headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(*name), HeaderValue::try_from(value.as_str())) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(*name),
+            HeaderValue::try_from(value.as_str()),
+        ) {
             b = b.header(n, v);
         }
     }
@@ -160,7 +170,9 @@ pub fn wants_pretty(query_pretty: Option<&str>, user_agent: Option<&str>) -> boo
         return matches!(p, "true" | "1" | "True");
     }
     match user_agent {
-        Some(ua) => ua.starts_with("curl") || ua.starts_with("Wget") || ua.starts_with("Mozilla/5.0"),
+        Some(ua) => {
+            ua.starts_with("curl") || ua.starts_with("Wget") || ua.starts_with("Mozilla/5.0")
+        }
         None => false,
     }
 }

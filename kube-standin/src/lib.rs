@@ -53,5 +53,6 @@ pub mod status;
 pub mod store;
 pub mod table;
 pub mod tls;
+pub mod typed;
 pub mod validate;
 pub mod watch;

@@ -46,7 +46,9 @@ const CRUD: &[&str] = &[
     "update",
     "watch",
 ];
-const CRUD_NO_COLLECTION: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+const CRUD_NO_COLLECTION: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 const STATUS: &[&str] = &["get", "patch", "update"];
 const CREATE: &[&str] = &["create"];
 const CONNECT: &[&str] = &["create", "get"];
@@ -393,7 +395,10 @@ pub fn find_sub(
     subresource: &str,
 ) -> Option<&'static ResourceDef> {
     RESOURCES.iter().find(|r| {
-        r.group == group && r.version == version && r.plural == plural && r.subresource == subresource
+        r.group == group
+            && r.version == version
+            && r.plural == plural
+            && r.subresource == subresource
     })
 }
 
@@ -436,7 +441,10 @@ mod tests {
             find_sub("", "v1", "pods", "log").map(|r| r.verbs),
             Some(&["get"][..])
         );
-        assert_eq!(by_kind("", "Namespace").map(|r| r.plural), Some("namespaces"));
+        assert_eq!(
+            by_kind("", "Namespace").map(|r| r.plural),
+            Some("namespaces")
+        );
         assert_eq!(
             find("batch", "v1", "jobs").map(|r| r.qualified_plural()),
             Some("jobs.batch".to_string())

@@ -174,7 +174,7 @@ impl ApiError {
         Self::new(
             422,
             "Invalid",
-            format!("{} \"{}\" is invalid: {}", res.kind, name, joined),
+            format!("{} \"{}\" is invalid: {}", kind_group(res), name, joined),
         )
         .with_details(d)
     }
@@ -241,11 +241,7 @@ impl ApiError {
     /// 504 Timeout with `Retry-After: 1` (too large resourceVersion on a list).
     pub fn too_large_resource_version() -> Self {
         let mut d = Map::new();
-        let cause = Cause::new(
-            "ResourceVersionTooLarge",
-            "Too large resource version",
-            "",
-        );
+        let cause = Cause::new("ResourceVersionTooLarge", "Too large resource version", "");
         d.insert(
             "causes".into(),
             json!([{"reason": cause.reason, "message": cause.message}]),
@@ -261,11 +257,13 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         let m = message.into();
         let mut d = Map::new();
-        d.insert(
-            "causes".into(),
-            json!([{"message": m.clone()}]),
-        );
-        Self::new(500, "InternalError", format!("Internal error occurred: {m}")).with_details(d)
+        d.insert("causes".into(), json!([{"message": m.clone()}]));
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {m}"),
+        )
+        .with_details(d)
     }
 
     /// 500 without a reason (as kube-apiserver answers some decode failures).
@@ -297,6 +295,15 @@ impl ApiError {
         }
         m.insert("code".into(), json!(self.code));
         Value::Object(m)
+    }
+}
+
+/// `Kind` or `Kind.group`, as Invalid messages name the kind.
+fn kind_group(res: &ResourceDef) -> String {
+    if res.group.is_empty() {
+        res.kind.to_string()
+    } else {
+        format!("{}.{}", res.kind, res.group)
     }
 }
 
@@ -341,8 +348,8 @@ mod tests {
     #[test]
     fn not_found_matches_kube_apiserver() {
         let cm = find("", "v1", "configmaps").expect("configmaps");
-        let s = serde_json::to_string(&ApiError::not_found(cm, "nope").to_status())
-            .expect("serialise");
+        let s =
+            serde_json::to_string(&ApiError::not_found(cm, "nope").to_status()).expect("serialise");
         assert_eq!(
             s,
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"nope\" not found","reason":"NotFound","details":{"name":"nope","kind":"configmaps"},"code":404}"#
@@ -360,7 +367,11 @@ mod tests {
         let e = ApiError::invalid(
             cm,
             "Bad_Name",
-            vec![Cause::new("FieldValueInvalid", "Invalid value: \"Bad_Name\"", "metadata.name")],
+            vec![Cause::new(
+                "FieldValueInvalid",
+                "Invalid value: \"Bad_Name\"",
+                "metadata.name",
+            )],
         );
         assert_eq!(e.code, 422);
         assert_eq!(

@@ -1,0 +1,146 @@
+//! Command-line flags and environment variables (the Python kbatch-proxy's names kept) →
+//! a validated [`Config`].
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Errors in the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A JSON-valued setting did not parse.
+    #[error("{name}: expected a JSON object of strings: {source}")]
+    Json {
+        /// The setting.
+        name: &'static str,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// TLS needs both a certificate and a key.
+    #[error("--tls-cert and --tls-key must be given together")]
+    TlsPair,
+}
+
+/// kbatch-proxy: namespace-scoped Kubernetes API access for JupyterHub users.
+#[derive(Parser, Debug, Clone)]
+#[command(version, about)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "KBATCH_LISTEN", default_value = "0.0.0.0:8050")]
+    pub listen: SocketAddr,
+    /// Serving certificate (PEM); plain HTTP when unset (behind JupyterHub's proxy).
+    #[arg(long, env = "KBATCH_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// Serving key (PEM).
+    #[arg(long, env = "KBATCH_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Kubeconfig for the upstream API server (else in-cluster, else KUBECONFIG/~/.kube/config).
+    #[arg(long, env = "KBATCH_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// URL prefix every route is served under, e.g. `/services/kbatch`.
+    #[arg(long, env = "KBATCH_PREFIX", default_value = "")]
+    pub prefix: String,
+    /// JupyterHub API URL, e.g. `http://hub:8081/hub/api`.
+    #[arg(long, env = "JUPYTERHUB_API_URL")]
+    pub jupyterhub_api_url: Option<String>,
+    /// The service's own hub token.
+    #[arg(long, env = "JUPYTERHUB_API_TOKEN", hide_env_values = true)]
+    pub jupyterhub_api_token: Option<String>,
+    /// The hub service name (for the access scope check).
+    #[arg(long, env = "JUPYTERHUB_SERVICE_NAME", default_value = "kbatch")]
+    pub jupyterhub_service_name: String,
+    /// Job template YAML merged into submitted jobs.
+    #[arg(long, env = "KBATCH_JOB_TEMPLATE_FILE")]
+    pub job_template_file: Option<PathBuf>,
+    /// Profiles YAML served at `/profiles/`.
+    #[arg(long, env = "KBATCH_PROFILE_FILE")]
+    pub profile_file: Option<PathBuf>,
+    /// `ttlSecondsAfterFinished` of submitted jobs.
+    #[arg(
+        long,
+        env = "KBATCH_JOB_TTL_SECONDS_AFTER_FINISHED",
+        default_value_t = 3600
+    )]
+    pub job_ttl_seconds_after_finished: i64,
+    /// Extra environment for submitted jobs (JSON object).
+    #[arg(long, env = "KBATCH_JOB_EXTRA_ENV", default_value = "{}")]
+    pub job_extra_env: String,
+    /// Create the user's namespace on first use.
+    #[arg(long, env = "KBATCH_CREATE_USER_NAMESPACE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub create_user_namespace: bool,
+    /// Extra objects created in each new user namespace (YAML).
+    #[arg(long, env = "KBATCH_NAMESPACE_MANIFESTS_FILE")]
+    pub namespace_manifests_file: Option<PathBuf>,
+    /// Labels put on namespaces and jobs (JSON object).
+    #[arg(
+        long,
+        env = "KBATCH_LABELS",
+        default_value = r#"{"app.kubernetes.io/managed-by":"kbatch"}"#
+    )]
+    pub labels: String,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The raw arguments.
+    pub args: Args,
+    /// `KBATCH_JOB_EXTRA_ENV` parsed.
+    pub job_extra_env: BTreeMap<String, String>,
+    /// `KBATCH_LABELS` parsed.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Validate parsed arguments.
+    pub fn from_args(args: Args) -> Result<Self, ConfigError> {
+        if args.tls_cert.is_some() != args.tls_key.is_some() {
+            return Err(ConfigError::TlsPair);
+        }
+        let job_extra_env =
+            serde_json::from_str(&args.job_extra_env).map_err(|source| ConfigError::Json {
+                name: "KBATCH_JOB_EXTRA_ENV",
+                source,
+            })?;
+        let labels = serde_json::from_str(&args.labels).map_err(|source| ConfigError::Json {
+            name: "KBATCH_LABELS",
+            source,
+        })?;
+        Ok(Config {
+            args,
+            job_extra_env,
+            labels,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_json_settings_and_rejects_bad_ones() {
+        let args = Args::parse_from(["kbatch-proxy", "--job-extra-env", r#"{"A":"1"}"#]);
+        let cfg = Config::from_args(args).expect("valid");
+        assert_eq!(cfg.job_extra_env.get("A").map(String::as_str), Some("1"));
+        assert_eq!(
+            cfg.labels
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str),
+            Some("kbatch")
+        );
+        let bad = Args::parse_from(["kbatch-proxy", "--labels", "nope"]);
+        assert!(matches!(
+            Config::from_args(bad),
+            Err(ConfigError::Json {
+                name: "KBATCH_LABELS",
+                ..
+            })
+        ));
+        let half = Args::parse_from(["kbatch-proxy", "--tls-cert", "c.pem"]);
+        assert!(matches!(Config::from_args(half), Err(ConfigError::TlsPair)));
+    }
+}
