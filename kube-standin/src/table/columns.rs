@@ -1,0 +1,183 @@
+//! Column definitions of each server-side printer, as kube-apiserver v1.28 serves them.
+//!
+//! Names, types, priorities and descriptions come from `pkg/printers/internalversion` (the
+//! descriptions are the Go types' SwaggerDoc strings); the captured kinds are copied from
+//! `../shared/k8s-reference/table/*`, the others from the printers and the API docs.
+
+use serde_json::{json, Value};
+
+use super::cells::Printer;
+
+/// One `columnDefinitions[]` entry.
+pub(super) struct Column {
+    name: &'static str,
+    kind: &'static str,
+    format: &'static str,
+    description: &'static str,
+    priority: i32,
+}
+
+impl Column {
+    /// The JSON entry in Go field order (`format` is always present, possibly empty).
+    pub(super) fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "type": self.kind,
+            "format": self.format,
+            "description": self.description,
+            "priority": self.priority,
+        })
+    }
+}
+
+const fn col(name: &'static str, kind: &'static str, description: &'static str) -> Column {
+    Column {
+        name,
+        kind,
+        format: "",
+        description,
+        priority: 0,
+    }
+}
+
+const fn wide(name: &'static str, kind: &'static str, description: &'static str) -> Column {
+    Column {
+        priority: 1,
+        ..col(name, kind, description)
+    }
+}
+
+const NAME_DOC: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+const CREATED_DOC: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+const CONTAINERS_DOC: &str = "Names of each container in the template.";
+const IMAGES_DOC: &str = "Images referenced by each container in the template.";
+const JOB_SELECTOR_DOC: &str = "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
+
+const NAME: Column = Column {
+    format: "name",
+    ..col("Name", "string", NAME_DOC)
+};
+const AGE: Column = col("Age", "string", CREATED_DOC);
+const CONTAINERS: Column = wide("Containers", "string", CONTAINERS_DOC);
+const IMAGES: Column = wide("Images", "string", IMAGES_DOC);
+
+const POD: &[Column] = &[
+    NAME,
+    col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
+    col("Status", "string", "The aggregate status of the containers in this pod."),
+    col("Restarts", "string", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+    AGE,
+    wide("IP", "string", "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated."),
+    wide("Node", "string", "NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements."),
+    wide("Nominated Node", "string", "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled."),
+    wide("Readiness Gates", "string", "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates"),
+];
+
+// v1.28 has neither the `Status` job column nor the `Timezone` cronjob column of later printers.
+const JOB: &[Column] = &[
+    NAME,
+    col(
+        "Completions",
+        "string",
+        "The number of pods which reached phase Succeeded.",
+    ),
+    col("Duration", "string", "Time required to complete the job."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide("Selector", "string", JOB_SELECTOR_DOC),
+];
+
+const CRONJOB: &[Column] = &[
+    NAME,
+    col("Schedule", "string", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+    col("Suspend", "boolean", "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false."),
+    col("Active", "integer", "A list of pointers to currently running jobs."),
+    col("Last Schedule", "string", "Information when was the last time the job was successfully scheduled."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide("Selector", "string", JOB_SELECTOR_DOC),
+];
+
+const CONFIGMAP: &[Column] = &[
+    NAME,
+    col("Data", "string", "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process."),
+    AGE,
+];
+
+const SECRET: &[Column] = &[
+    NAME,
+    col("Type", "string", "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types"),
+    col("Data", "string", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4"),
+    AGE,
+];
+
+const NAMESPACE: &[Column] = &[
+    NAME,
+    col("Status", "string", "The status of the namespace"),
+    AGE,
+];
+
+const EVENT: &[Column] = &[
+    col("Last Seen", "string", "The time at which the most recent occurrence of this event was recorded."),
+    col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future"),
+    col("Reason", "string", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+    col("Object", "string", "The object that this event is about."),
+    wide("Subobject", "string", "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" (where \"name\" refers to the name of the container that triggered the event) or if no container name is specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object."),
+    wide("Source", "string", "The component reporting this event. Should be a short machine understandable string."),
+    col("Message", "string", "A human-readable description of the status of this operation."),
+    wide("First Seen", "string", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
+    wide("Count", "string", "The number of times this event has occurred."),
+    Column {
+        format: "name",
+        ..wide("Name", "string", NAME_DOC)
+    },
+];
+
+const SERVICE: &[Column] = &[
+    NAME,
+    col("Type", "string", "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. \"ClusterIP\" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is \"None\", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. \"NodePort\" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. \"LoadBalancer\" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. \"ExternalName\" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types"),
+    col("Cluster-IP", "string", "clusterIP is the IP address of the service and is usually assigned randomly. If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be blank) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).  Valid values are \"None\", empty string (\"\"), or a valid IP address. Setting this to \"None\" makes a \"headless service\" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.  Only applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies"),
+    col("External-IP", "string", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.  These IPs are not managed by Kubernetes.  The user is responsible for ensuring that traffic arrives at a node with this IP.  A common example is external load-balancers that are not part of the Kubernetes system."),
+    col("Port(s)", "string", "The list of ports that are exposed by this service. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies"),
+    AGE,
+    wide("Selector", "string", "Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/"),
+];
+
+const SERVICE_ACCOUNT: &[Column] = &[
+    NAME,
+    col("Secrets", "string", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret"),
+    AGE,
+];
+
+const DEPLOYMENT: &[Column] = &[
+    NAME,
+    col("Ready", "string", "Number of the pod with ready state"),
+    col("Up-to-date", "string", "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+    col("Available", "string", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide("Selector", "string", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."),
+];
+
+/// kube-apiserver's default table (`rest.NewDefaultTableConvertor`) for kinds without a printer.
+const DEFAULT: &[Column] = &[NAME, col("Created At", "date", CREATED_DOC)];
+
+/// The columns of `printer` (`None`: the default table).
+pub(super) fn for_printer(printer: Option<Printer>) -> &'static [Column] {
+    match printer {
+        Some(Printer::Pod) => POD,
+        Some(Printer::Job) => JOB,
+        Some(Printer::CronJob) => CRONJOB,
+        Some(Printer::ConfigMap) => CONFIGMAP,
+        Some(Printer::Secret) => SECRET,
+        Some(Printer::Namespace) => NAMESPACE,
+        Some(Printer::Event) => EVENT,
+        Some(Printer::Service) => SERVICE,
+        Some(Printer::ServiceAccount) => SERVICE_ACCOUNT,
+        Some(Printer::Deployment) => DEPLOYMENT,
+        None => DEFAULT,
+    }
+}
