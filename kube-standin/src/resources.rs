@@ -54,6 +54,7 @@ const CREATE: &[&str] = &["create"];
 const CONNECT: &[&str] = &["create", "get"];
 const NONE: &[&str] = &[];
 
+#[allow(clippy::too_many_arguments)]
 const fn main(
     group: &'static str,
     version: &'static str,
