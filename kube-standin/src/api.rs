@@ -434,11 +434,13 @@ impl Api {
         defaults::apply(res, &mut obj);
         validate::validate(res, &obj)?;
         self.check_namespace_writable(res, ns)?;
+        // Field management sees the object as decoded and defaulted, before the strategy's
+        // PrepareForCreate (Job selector) and admission add their fields.
+        let manager = managed::manager_name(call.req.query.get("fieldManager"), call.user_agent);
+        managed::update_managed_fields(None, &mut obj, &manager, &res.api_version(), None, t);
         if res.kind == "Job" && res.group == "batch" {
             defaults::job_on_create(&mut obj);
         }
-        let manager = managed::manager_name(call.req.query.get("fieldManager"), call.user_agent);
-        managed::update_managed_fields(None, &mut obj, &manager, &res.api_version(), None, t);
         if res.kind == "Pod" {
             self.check_service_account(ns, &obj)?;
         }
