@@ -211,9 +211,7 @@ pub fn parse(method: &Method, path: &str, raw_query: Option<&str>) -> ApiResult<
     let verb = if legacy_watch { Verb::Watch } else { verb };
     let allowed = match verb {
         // pods/exec etc. are "create"/"get" in discovery; GET of them is a connect.
-        Verb::Get | Verb::Create if !res.subresource.is_empty() => {
-            res.supports("get") || res.supports("create")
-        }
+        Verb::Get | Verb::Create if matches!(res.subresource, "exec" | "attach" | "portforward") => true,
         v => res.supports(v.as_str()),
     };
     if !allowed {

@@ -209,9 +209,9 @@ impl StandIn {
             .add_rule(rule);
     }
 
-    /// A client certificate for `user` in `groups`, signed by the stand-in's CA.
-    pub fn client_cert(&self, user: &str, groups: &[&str]) -> Result<CertPair, TlsError> {
-        self.ca.client_cert(user, groups)
+    /// A client certificate for `user` in `group`, signed by the stand-in's CA.
+    pub fn client_cert(&self, user: &str, group: Option<&str>) -> Result<CertPair, TlsError> {
+        self.ca.client_cert(user, group)
     }
 
     /// Requests seen so far (most recent last).

@@ -99,13 +99,14 @@ impl Ca {
         self.sign(&params)
     }
 
-    /// A client certificate for `user` in `groups` (CN = user, one O per group).
-    pub fn client_cert(&self, user: &str, groups: &[&str]) -> Result<CertPair, TlsError> {
+    /// A client certificate for `user` in `group` (CN = user, O = group). rcgen keeps one value
+    /// per attribute type, so a certificate carries at most one group.
+    pub fn client_cert(&self, user: &str, group: Option<&str>) -> Result<CertPair, TlsError> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, user);
-        for g in groups {
-            dn.push(DnType::OrganizationName, *g);
+        if let Some(g) = group {
+            dn.push(DnType::OrganizationName, g);
         }
         params.distinguished_name = dn;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
@@ -177,12 +178,12 @@ mod tests {
     fn client_cert_identity_round_trips() {
         let ca = Ca::generate("test-ca").expect("ca");
         let pair = ca
-            .client_cert("alice", &["system:masters", "devs"])
+            .client_cert("alice", Some("system:masters"))
             .expect("client cert");
         let der = certs_from_pem(&pair.cert_pem).expect("pem").remove(0);
         let (user, groups) = identity_from_cert(&der).expect("identity");
         assert_eq!(user, "alice");
-        assert_eq!(groups, vec!["system:masters", "devs"]);
+        assert_eq!(groups, vec!["system:masters"]);
         let serving = ca
             .serving_cert(&["127.0.0.1".into(), "localhost".into()])
             .expect("serving");
