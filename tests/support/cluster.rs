@@ -86,7 +86,7 @@ impl Cluster {
 
     /// A namespace name unique to this test run.
     pub fn unique_name(prefix: &str) -> String {
-        format!("{prefix}-{}", &uuid_like()[..8])
+        format!("{prefix}-{:x}-{}", std::process::id(), super::tools::unique_suffix())
     }
 }
 
@@ -98,11 +98,6 @@ impl Drop for Cluster {
     }
 }
 
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:016x}", n ^ (std::process::id() as u128) << 20)
-}
 
 /// The folder holding the bundled `kubectl.1.XX` binaries.
 pub fn kubectl_dir() -> PathBuf {
