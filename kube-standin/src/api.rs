@@ -150,8 +150,7 @@ pub fn decode_body(res: &ResourceDef, content_type: Option<&str>, body: &[u8]) -
     let body_kind = v["kind"].as_str().unwrap_or("").to_string();
     let body_av = v["apiVersion"].as_str().unwrap_or("").to_string();
     let expected_av = res.api_version();
-    let body_gv_kind = res.body_gv.map(|(g, v)| (g, v));
-    if let Some((g, ver)) = body_gv_kind {
+    if let Some((g, ver)) = res.body_gv {
         // Subresource bodies (TokenRequest, Scale, Eviction) carry their own group-version.
         let av = if g.is_empty() {
             ver.to_string()

@@ -258,10 +258,10 @@ pub fn admit_create(
             }
             obj["status"] = json!({"loadBalancer": {}});
         }
-        ("batch", "Job") | ("batch", "CronJob") | ("apps", "Deployment") => {
-            if obj.get("status").is_none_or(|s| !s.is_object()) {
-                obj["status"] = json!({});
-            }
+        ("batch", "Job") | ("batch", "CronJob") | ("apps", "Deployment")
+            if obj.get("status").is_none_or(|s| !s.is_object()) =>
+        {
+            obj["status"] = json!({});
         }
         _ => {}
     }

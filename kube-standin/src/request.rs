@@ -211,7 +211,11 @@ pub fn parse(method: &Method, path: &str, raw_query: Option<&str>) -> ApiResult<
     let verb = if legacy_watch { Verb::Watch } else { verb };
     let allowed = match verb {
         // pods/exec etc. are "create"/"get" in discovery; GET of them is a connect.
-        Verb::Get | Verb::Create if matches!(res.subresource, "exec" | "attach" | "portforward") => true,
+        Verb::Get | Verb::Create
+            if matches!(res.subresource, "exec" | "attach" | "portforward") =>
+        {
+            true
+        }
         v => res.supports(v.as_str()),
     };
     if !allowed {
@@ -257,6 +261,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn classifies_paths() {
         let cases: &[(
             &str,

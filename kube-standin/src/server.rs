@@ -344,12 +344,10 @@ async fn handle_inner(
     };
     record(state, &user, by, &req);
     if matches!(path.as_str(), "/healthz" | "/livez" | "/readyz") {
-        return Ok(
-            encode::api_response(StatusCode::OK, "text/plain; charset=utf-8", false)
-                .header("X-Content-Type-Options", "nosniff")
-                .body(encode::body_bytes("ok"))
-                .map_err(|e| ApiError::internal(e.to_string()))?,
-        );
+        return encode::api_response(StatusCode::OK, "text/plain; charset=utf-8", false)
+            .header("X-Content-Type-Options", "nosniff")
+            .body(encode::body_bytes("ok"))
+            .map_err(|e| ApiError::internal(e.to_string()));
     }
     if method == Method::HEAD || method == Method::OPTIONS {
         return Err(ApiError::method_not_allowed());

@@ -64,6 +64,10 @@ pub struct Event {
 /// Key of an object: group, plural, namespace, name (so iteration is sorted the way lists are).
 pub type Key = (&'static str, &'static str, String, String);
 
+/// Events newer than a resourceVersion, the current resourceVersion, and a receiver for
+/// everything after it.
+pub type Follow = (Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>);
+
 struct Inner {
     rv: u64,
     objects: BTreeMap<Key, Value>,
@@ -259,10 +263,7 @@ impl Store {
 
     /// Start following changes after `since`: returns the logged events newer than `since` and
     /// the current resourceVersion and a receiver for everything after it, or `None` when `since` is older than the log.
-    pub fn follow(
-        &self,
-        since: u64,
-    ) -> Option<(Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>)> {
+    pub fn follow(&self, since: u64) -> Option<Follow> {
         let inner = self.lock();
         if since < inner.compacted {
             return None;

@@ -53,14 +53,20 @@ impl Cluster {
                     .await
                     .expect("stand-in must start");
                 info_tx
-                    .send((standin.url.clone(), standin.ca_pem.clone(), standin.admin_token.clone()))
+                    .send((
+                        standin.url.clone(),
+                        standin.ca_pem.clone(),
+                        standin.admin_token.clone(),
+                    ))
                     .expect("test thread must be waiting");
                 // Keep serving until the test drops the cluster.
                 let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
                 drop(standin);
             });
         });
-        let (url, ca_pem, admin_token) = info_rx.recv().expect("stand-in thread must report its address");
+        let (url, ca_pem, admin_token) = info_rx
+            .recv()
+            .expect("stand-in thread must report its address");
         Cluster {
             url,
             ca_pem,
@@ -73,8 +79,17 @@ impl Cluster {
 
     /// Write an admin kubeconfig (with `namespace` as the context's default) and return its path.
     pub fn admin_kubeconfig(&self, namespace: Option<&str>) -> PathBuf {
-        let path = self.dir.path().join(format!("admin-{}.yaml", namespace.unwrap_or("none")));
-        let kc = kubeconfig(&self.url, Some(&self.ca_pem), &Credential::Token(self.admin_token.clone()), namespace, "test");
+        let path = self
+            .dir
+            .path()
+            .join(format!("admin-{}.yaml", namespace.unwrap_or("none")));
+        let kc = kubeconfig(
+            &self.url,
+            Some(&self.ca_pem),
+            &Credential::Token(self.admin_token.clone()),
+            namespace,
+            "test",
+        );
         std::fs::write(&path, kc).expect("kubeconfig must be writable");
         path
     }
@@ -86,7 +101,11 @@ impl Cluster {
 
     /// A namespace name unique to this test run.
     pub fn unique_name(prefix: &str) -> String {
-        format!("{prefix}-{:x}-{}", std::process::id(), super::tools::unique_suffix())
+        format!(
+            "{prefix}-{:x}-{}",
+            std::process::id(),
+            super::tools::unique_suffix()
+        )
     }
 }
 
@@ -98,14 +117,17 @@ impl Drop for Cluster {
     }
 }
 
-
 /// The folder holding the bundled `kubectl.1.XX` binaries.
 pub fn kubectl_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("KUBECTL_DIR") {
         return PathBuf::from(d);
     }
-    let resolved = std::fs::canonicalize("/usr/bin/kubectl").unwrap_or_else(|_| PathBuf::from("/usr/bin/kubectl"));
-    resolved.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/usr/bin"))
+    let resolved = std::fs::canonicalize("/usr/bin/kubectl")
+        .unwrap_or_else(|_| PathBuf::from("/usr/bin/kubectl"));
+    resolved
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin"))
 }
 
 /// A kubectl binary of one version with a kubeconfig.
@@ -127,7 +149,11 @@ impl Kubectl {
         }
         let home = scratch.join(format!("home-{minor}"));
         std::fs::create_dir_all(&home).expect("home dir");
-        Kubectl { bin, kubeconfig, home }
+        Kubectl {
+            bin,
+            kubeconfig,
+            home,
+        }
     }
 
     /// Run kubectl with `args` (and stdin), returning its output.
@@ -137,7 +163,11 @@ impl Kubectl {
         cmd.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("HOME", &self.home)
-            .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         let mut child = cmd.spawn().expect("kubectl must start");
@@ -164,14 +194,20 @@ impl Kubectl {
     /// Run kubectl expecting failure; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run_with_stdin(args, None);
-        assert!(!out.status.success(), "kubectl {args:?} unexpectedly succeeded: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     /// The command, for spawning long-running kubectl (watch, logs -f).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.args(args).env("KUBECONFIG", &self.kubeconfig).env("HOME", &self.home);
+        cmd.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", &self.home);
         cmd
     }
 }
