@@ -287,7 +287,7 @@ fn logs_follow_streams_lines_while_written() {
         "--",
         "sh",
         "-c",
-        "echo one; sleep 1; echo two; sleep 1; echo three",
+        "sleep 2; echo one; sleep 2; echo two; sleep 2; echo three",
     ]);
     let started = Instant::now();
     let mut child = k
