@@ -4,9 +4,8 @@
 //! (a Job creates its Pod and tracks its status) and a kubelet stand-in that schedules pods,
 //! runs their containers' programs, records log lines over time and sets phases.
 //!
-//! A container's program is its `command` + `args` interpreted by a tiny shell (`echo`,
-//! `sleep`, `printf`, `true`, `false`, `exit N`, `sh -c "a; b && c"`); any other program
-//! writes `kube-standin.kbatch.dev/log-lines` lines (default 3), one every
+//! A container's program is its `command` + `args` run by the built-in shell of [`crate::exec`]
+//! (`echo`, `printf`, `sleep`, `cat`, `sh -c "a; b && c || exit 3"`, …); any other program writes `kube-standin.kbatch.dev/log-lines` lines (default 3), one every
 //! `kube-standin.kbatch.dev/log-interval-ms` (default 200), and exits with
 //! `kube-standin.kbatch.dev/exit-code` (default 0) — annotations on the pod.
 
@@ -502,9 +501,9 @@ async fn run_pod(api: Arc<Api>, runtime: Arc<Runtime>, pod: Value) {
     for c in &containers {
         let cname = c["name"].as_str().unwrap_or("").to_string();
         let log = runtime.create_log(&ns, &name, &cname);
-        let program = Program::of(c, &annotations);
+        let (c, annotations, pod_name) = (c.clone(), annotations.clone(), name.clone());
         tasks.push(tokio::spawn(async move {
-            let code = program.run(&log).await;
+            let code = run_container(&c, &annotations, &pod_name, &log).await;
             log.finish();
             (cname, code)
         }));
@@ -550,143 +549,45 @@ async fn run_pod(api: Arc<Api>, runtime: Arc<Runtime>, pod: Value) {
     });
 }
 
-/// A container's program, interpreted by the runtime.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Program {
-    /// Builtin commands run in order; stops at the first failure of an `&&` chain.
-    Script(Vec<Vec<String>>),
-    /// The default program: N lines every interval, then an exit code.
-    Default {
-        /// Lines to write.
-        lines: u32,
-        /// Delay between lines.
-        interval: Duration,
-        /// Exit status.
-        exit: i32,
-    },
-}
-
-const BUILTINS: &[&str] = &["echo", "sleep", "printf", "true", "false", "exit"];
-
-impl Program {
-    /// The program of container `c` of a pod with `annotations`.
-    pub fn of(c: &Value, annotations: &Value) -> Self {
-        let argv: Vec<String> = ["command", "args"]
-            .iter()
-            .filter_map(|k| c[*k].as_array())
-            .flatten()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect();
-        let script = match argv.first().map(String::as_str) {
-            Some("sh" | "/bin/sh" | "bash" | "/bin/bash")
-                if argv.get(1).map(String::as_str) == Some("-c") =>
-            {
-                argv.get(2).map(|s| split_script(s))
+/// Run container `c` of pod `pod_name`: its `command` + `args` in the built-in shell, or the
+/// default program when the shell does not have it. Returns the exit status.
+async fn run_container(c: &Value, annotations: &Value, pod_name: &str, log: &ContainerLog) -> i32 {
+    let argv: Vec<String> = ["command", "args"]
+        .iter()
+        .filter_map(|k| c[*k].as_array())
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    if !argv.is_empty() {
+        let mut pending: Vec<u8> = Vec::new();
+        let status = crate::exec::run_program(&argv, pod_name, |chunk| {
+            // Logs are kept line by line, as the kubelet's log files are.
+            pending.extend_from_slice(&chunk);
+            while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=i).collect();
+                log.push(Bytes::from(line));
             }
-            Some(cmd) if BUILTINS.contains(&cmd) => Some(vec![argv.clone()]),
-            _ => None,
-        };
-        match script {
-            Some(s)
-                if s.iter()
-                    .all(|c| c.first().is_some_and(|w| BUILTINS.contains(&w.as_str()))) =>
-            {
-                Program::Script(s)
-            }
-            _ => {
-                let ann = |k: &str| {
-                    annotations[format!("kube-standin.kbatch.dev/{k}")]
-                        .as_str()
-                        .and_then(|v| v.parse::<u64>().ok())
-                };
-                Program::Default {
-                    lines: ann("log-lines").unwrap_or(3) as u32,
-                    interval: Duration::from_millis(ann("log-interval-ms").unwrap_or(200)),
-                    exit: ann("exit-code").unwrap_or(0) as i32,
-                }
-            }
+        })
+        .await;
+        if !pending.is_empty() {
+            log.push(Bytes::from(pending));
+        }
+        if let Some(code) = status {
+            return code;
         }
     }
-
-    async fn run(&self, log: &ContainerLog) -> i32 {
-        match self {
-            Program::Default {
-                lines,
-                interval,
-                exit,
-            } => {
-                for i in 1..=*lines {
-                    log.push(Bytes::from(format!("line {i} of {lines}\n")));
-                    tokio::time::sleep(*interval).await;
-                }
-                *exit
-            }
-            Program::Script(cmds) => {
-                for argv in cmds {
-                    let args = &argv[1..];
-                    match argv[0].as_str() {
-                        "echo" => log.push(Bytes::from(format!("{}\n", args.join(" ")))),
-                        "printf" => log.push(Bytes::from(
-                            args.first()
-                                .map(|f| f.replace("\\n", "\n"))
-                                .unwrap_or_default(),
-                        )),
-                        "sleep" => {
-                            let secs: f64 =
-                                args.first().and_then(|s| s.parse().ok()).unwrap_or(0.0);
-                            tokio::time::sleep(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)))
-                                .await;
-                        }
-                        "false" => return 1,
-                        "exit" => return args.first().and_then(|s| s.parse().ok()).unwrap_or(0),
-                        _ => {}
-                    }
-                }
-                0
-            }
-        }
-    }
-}
-
-/// Split `a; b && c` into commands, honouring simple single and double quotes.
-fn split_script(s: &str) -> Vec<Vec<String>> {
-    let mut cmds = Vec::new();
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars().peekable();
-    let flush_word = |cur: &mut String, words: &mut Vec<String>| {
-        if !cur.is_empty() {
-            words.push(std::mem::take(cur));
-        }
+    let ann = |k: &str| {
+        annotations[format!("kube-standin.kbatch.dev/{k}")]
+            .as_str()
+            .and_then(|v| v.parse::<u64>().ok())
     };
-    while let Some(ch) = chars.next() {
-        match (quote, ch) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => quote = Some(ch),
-            (None, ' ' | '\t' | '\n') => flush_word(&mut cur, &mut words),
-            (None, ';') => {
-                flush_word(&mut cur, &mut words);
-                if !words.is_empty() {
-                    cmds.push(std::mem::take(&mut words));
-                }
-            }
-            (None, '&') if chars.peek() == Some(&'&') => {
-                chars.next();
-                flush_word(&mut cur, &mut words);
-                if !words.is_empty() {
-                    cmds.push(std::mem::take(&mut words));
-                }
-            }
-            (None, c) => cur.push(c),
-        }
+    let lines = ann("log-lines").unwrap_or(3);
+    let interval = Duration::from_millis(ann("log-interval-ms").unwrap_or(200));
+    for i in 1..=lines {
+        log.push(Bytes::from(format!("line {i} of {lines}\n")));
+        tokio::time::sleep(interval).await;
     }
-    flush_word(&mut cur, &mut words);
-    if !words.is_empty() {
-        cmds.push(words);
-    }
-    cmds
+    ann("exit-code").unwrap_or(0) as i32
 }
 
 /// Seed a new cluster: the namespaces every cluster has, with their defaults.
@@ -707,34 +608,31 @@ pub fn bootstrap(api: &Api) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn programs() {
-        let none = json!({});
-        assert_eq!(
-            Program::of(
-                &json!({"command": ["sh", "-c", "echo 'a b'; sleep 1 && exit 3"]}),
-                &none
-            ),
-            Program::Script(vec![
-                vec!["echo".into(), "a b".into()],
-                vec!["sleep".into(), "1".into()],
-                vec!["exit".into(), "3".into()]
-            ])
-        );
-        assert_eq!(
-            Program::of(&json!({"command": ["echo"], "args": ["hi"]}), &none),
-            Program::Script(vec![vec!["echo".into(), "hi".into()]])
-        );
-        assert_eq!(
-            Program::of(
-                &json!({"command": ["python", "x.py"]}),
-                &json!({"kube-standin.kbatch.dev/log-lines": "5"})
-            ),
-            Program::Default {
-                lines: 5,
-                interval: Duration::from_millis(200),
-                exit: 0
-            }
-        );
+    async fn run(c: Value, annotations: Value) -> (Vec<String>, i32) {
+        let log = ContainerLog::new();
+        let code = run_container(&c, &annotations, "p", &log).await;
+        let (lines, _) = log.read(0);
+        let text = lines
+            .into_iter()
+            .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        (text, code)
+    }
+
+    #[tokio::test]
+    async fn programs_run_in_the_builtin_shell_or_default() {
+        let (lines, code) = run(
+            json!({"command": ["sh", "-c", "echo 'a b'; printf 'x'; exit 3"]}),
+            json!({}),
+        )
+        .await;
+        assert_eq!(lines, vec!["a b\n", "x"]);
+        assert_eq!(code, 3);
+        let (lines, code) = run(json!({"command": ["echo"], "args": ["hi"]}), json!({})).await;
+        assert_eq!((lines, code), (vec!["hi\n".to_string()], 0));
+        let ann = json!({"kube-standin.kbatch.dev/log-lines": "2", "kube-standin.kbatch.dev/log-interval-ms": "1", "kube-standin.kbatch.dev/exit-code": "4"});
+        let (lines, code) = run(json!({"command": ["python", "x.py"]}), ann).await;
+        assert_eq!(lines, vec!["line 1 of 2\n", "line 2 of 2\n"]);
+        assert_eq!(code, 4);
     }
 }

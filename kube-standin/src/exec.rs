@@ -612,3 +612,30 @@ impl LineDiscipline {
         (echo, lines, false)
     }
 }
+
+/// Run a container's main program (`command` + `args`) in the built-in shell, as the pod
+/// runtime does: every byte written to stdout or stderr is handed to `sink`. Returns the exit
+/// status, or `None` when the program is not one the built-in container has (the caller then
+/// runs its default program).
+pub(crate) async fn run_program(
+    argv: &[String],
+    hostname: &str,
+    mut sink: impl FnMut(Bytes) + Send,
+) -> Option<i32> {
+    let (tx, mut rx) = mpsc::channel::<(Fd, Bytes)>(64);
+    let mut io = shell::Io {
+        stdin: shell::Stdin::new(None),
+        out: shell::Output::new(tx),
+        hostname: hostname.to_string(),
+        tty: false,
+    };
+    let argv = argv.to_vec();
+    let run = tokio::spawn(async move { shell::exec(&argv, &mut io).await });
+    while let Some((_, bytes)) = rx.recv().await {
+        sink(bytes);
+    }
+    match run.await {
+        Ok(Outcome::Exit(code)) => Some(i32::from(code)),
+        Ok(Outcome::StartFailed(_)) | Err(_) => None,
+    }
+}
