@@ -266,6 +266,7 @@ fn get_watch_sees_changes_made_by_another_client() {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     assert!(
         seen.iter().any(|l| l.contains("ADDED") && l.contains("w2")),
         "watch output: {seen:?}"

@@ -1,6 +1,6 @@
 //! `pods/exec` and `pods/attach` over WebSocket, as kube-apiserver (≥1.30, which translates
 //! `v5.channel.k8s.io` itself) and the kubelet's streaming server (older channel protocols)
-//! serve them, with a tiny built-in shell standing in for the container ([`shell`]).
+//! serve them, with a tiny built-in shell standing in for the container (the `shell` submodule).
 //!
 //! Wire protocol (k8s.io/apimachinery `wsstream`, kubelet `cri/streaming/remotecommand`): every
 //! message starts with a channel byte — 0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize; the

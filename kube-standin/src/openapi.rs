@@ -8,7 +8,7 @@
 //! `/openapi/v2`: kubectl 1.29–1.33 never fetch it while `/openapi/v3` works (every capture),
 //! but kubectl 1.27 and 1.28 fetch it as gnostic protobuf for `explain` (and 1.27 for
 //! `create -f`/`apply -f` validation) and fail without it, so it is served as JSON or as
-//! protobuf ([`proto_v2`]) by Accept, 406 (empty body, like kube-openapi) otherwise.
+//! protobuf (the `proto_v2` submodule) by Accept, 406 (empty body, like kube-openapi) otherwise.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
