@@ -216,18 +216,24 @@ impl StandIn {
 
     /// Requests seen so far (most recent last).
     pub fn audit(&self) -> Vec<AuditEntry> {
-        self.state
-            .audit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        self.state.audit()
     }
 
     /// Stop accepting connections.
     pub fn stop(&self) {
         let _ = self.shutdown.send(true);
+    }
+}
+
+impl State {
+    /// Requests seen so far (most recent last).
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        self.audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 

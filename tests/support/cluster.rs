@@ -6,8 +6,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::mpsc;
 
+use std::sync::Arc;
+
 use kube_standin::kubeconfig::{kubeconfig, Credential};
-use kube_standin::server::{StandIn, StandInConfig};
+use kube_standin::server::{StandIn, StandInConfig, State};
+use kube_standin::tls::CertPair;
+
+/// What a test can reach inside a stand-in it started.
+pub struct StandInHandle {
+    /// The stand-in's state (audit log, store).
+    pub state: Arc<State>,
+    /// Client certificates issued at start, in the order asked.
+    pub certs: Vec<CertPair>,
+}
 
 /// A running API server for one test.
 pub struct Cluster {
@@ -28,8 +39,8 @@ impl Cluster {
     /// Start the API for a test: the stand-in on a free port in its own runtime thread, or the
     /// shared real control plane when `KUBEBUILDER_ASSETS` is set.
     pub fn start() -> Cluster {
-        let dir = tempfile::tempdir().expect("temp dir must be creatable");
         if std::env::var_os("KUBEBUILDER_ASSETS").is_some() {
+            let dir = tempfile::tempdir().expect("temp dir must be creatable");
             let env = super::envtest::EnvTest::shared();
             return Cluster {
                 url: env.url.clone(),
@@ -40,6 +51,20 @@ impl Cluster {
                 dir,
             };
         }
+        Cluster::start_standin(StandInConfig::default(), &[]).0
+    }
+
+    /// Start a stand-in with `cfg` (extra users, rules, version) and client certificates for
+    /// `certs` (user, group); returns its shared state (audit log) and the certificates.
+    pub fn start_standin(
+        cfg: StandInConfig,
+        certs: &[(&str, Option<&str>)],
+    ) -> (Cluster, StandInHandle) {
+        let dir = tempfile::tempdir().expect("temp dir must be creatable");
+        let certs: Vec<(String, Option<String>)> = certs
+            .iter()
+            .map(|(u, g)| (u.to_string(), g.map(str::to_string)))
+            .collect();
         let (info_tx, info_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         std::thread::spawn(move || {
@@ -49,14 +74,24 @@ impl Cluster {
                 .build()
                 .expect("tokio runtime must build");
             rt.block_on(async move {
-                let standin = StandIn::start(StandInConfig::default())
-                    .await
-                    .expect("stand-in must start");
+                let standin = StandIn::start(cfg).await.expect("stand-in must start");
+                let issued: Vec<CertPair> = certs
+                    .iter()
+                    .map(|(u, g)| {
+                        standin
+                            .client_cert(u, g.as_deref())
+                            .expect("client certificate")
+                    })
+                    .collect();
                 info_tx
                     .send((
                         standin.url.clone(),
                         standin.ca_pem.clone(),
                         standin.admin_token.clone(),
+                        StandInHandle {
+                            state: standin.state().clone(),
+                            certs: issued,
+                        },
                     ))
                     .expect("test thread must be waiting");
                 // Keep serving until the test drops the cluster.
@@ -64,17 +99,36 @@ impl Cluster {
                 drop(standin);
             });
         });
-        let (url, ca_pem, admin_token) = info_rx
+        let (url, ca_pem, admin_token, handle) = info_rx
             .recv()
             .expect("stand-in thread must report its address");
-        Cluster {
+        let cluster = Cluster {
             url,
             ca_pem,
             admin_token,
             is_standin: true,
             stop: Some(stop_tx),
             dir,
-        }
+        };
+        (cluster, handle)
+    }
+
+    /// Write a kubeconfig for `cred` and return its path.
+    pub fn kubeconfig_for(
+        &self,
+        name: &str,
+        cred: &Credential,
+        namespace: Option<&str>,
+    ) -> PathBuf {
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        let kc = kubeconfig(&self.url, Some(&self.ca_pem), cred, namespace, "test");
+        std::fs::write(&path, kc).expect("kubeconfig must be writable");
+        path
+    }
+
+    /// kubectl of `minor` with the kubeconfig at `path`.
+    pub fn kubectl_with(&self, minor: &str, kubeconfig: PathBuf) -> Kubectl {
+        Kubectl::new(minor, kubeconfig, self.dir.path())
     }
 
     /// Write an admin kubeconfig (with `namespace` as the context's default) and return its path.
