@@ -232,7 +232,7 @@ pub fn kubeconfig(layout: &Layout, admin_token: &str) -> String {
 }
 
 /// An HTTP client that trusts only `ca_pem`.
-fn tls_agent(ca_pem: &str) -> Result<ureq::Agent, String> {
+pub fn tls_agent(ca_pem: &str) -> Result<ureq::Agent, String> {
     let ca = ureq::tls::Certificate::from_pem(ca_pem.as_bytes())
         .map_err(|e| format!("parsing generated CA: {e}"))?;
     let tls = ureq::tls::TlsConfig::builder()
