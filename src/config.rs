@@ -11,7 +11,7 @@ use clap::Parser;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A JSON-valued setting did not parse.
-    #[error("{name}: expected a JSON object of strings: {source}")]
+    #[error("{name}: invalid JSON of the expected shape: {source}")]
     Json {
         /// The setting.
         name: &'static str,
@@ -19,6 +19,12 @@ pub enum ConfigError {
         #[source]
         source: serde_json::Error,
     },
+    /// An empty scope list would let no one in (the Python original answers 500 for every request).
+    #[error("JUPYTERHUB_OAUTH_ACCESS_SCOPES must not be an empty list")]
+    EmptyScopes,
+    /// The prefix must be a path.
+    #[error("KBATCH_PREFIX must start with '/': {0:?}")]
+    Prefix(String),
     /// TLS needs both a certificate and a key.
     #[error("--tls-cert and --tls-key must be given together")]
     TlsPair,
@@ -52,6 +58,30 @@ pub struct Args {
     /// The hub service name (for the access scope check).
     #[arg(long, env = "JUPYTERHUB_SERVICE_NAME", default_value = "kbatch")]
     pub jupyterhub_service_name: String,
+    /// Scopes a hub token must hold (JSON list); default `access:services!service=<service name>`.
+    #[arg(long, env = "JUPYTERHUB_OAUTH_ACCESS_SCOPES")]
+    pub jupyterhub_oauth_access_scopes: Option<String>,
+    /// Extra CA bundle (PEM) to trust for an https hub URL.
+    #[arg(long, env = "KBATCH_HUB_CA_FILE")]
+    pub hub_ca_file: Option<PathBuf>,
+    /// Seconds a successful hub check is cached.
+    #[arg(long, env = "KBATCH_AUTH_CACHE_TTL", default_value_t = 60)]
+    pub auth_cache_ttl: u64,
+    /// Seconds a refused token (invalid, or lacking the scope) is cached.
+    #[arg(long, env = "KBATCH_AUTH_NEGATIVE_CACHE_TTL", default_value_t = 10)]
+    pub auth_negative_cache_ttl: u64,
+    /// Most tokens kept in the auth cache.
+    #[arg(long, env = "KBATCH_AUTH_CACHE_SIZE", default_value_t = 10_000)]
+    pub auth_cache_size: u64,
+    /// Seconds to wait for the hub before answering 503.
+    #[arg(long, env = "KBATCH_HUB_TIMEOUT", default_value_t = 5)]
+    pub hub_timeout: u64,
+    /// Seconds a client may take to send request headers.
+    #[arg(long, env = "KBATCH_HEADER_READ_TIMEOUT", default_value_t = 30)]
+    pub header_read_timeout: u64,
+    /// Seconds in-flight requests may run after SIGTERM.
+    #[arg(long, env = "KBATCH_SHUTDOWN_GRACE", default_value_t = 25)]
+    pub shutdown_grace: u64,
     /// Job template YAML merged into submitted jobs.
     #[arg(long, env = "KBATCH_JOB_TEMPLATE_FILE")]
     pub job_template_file: Option<PathBuf>,
@@ -92,6 +122,10 @@ pub struct Config {
     pub job_extra_env: BTreeMap<String, String>,
     /// `KBATCH_LABELS` parsed.
     pub labels: BTreeMap<String, String>,
+    /// `JUPYTERHUB_OAUTH_ACCESS_SCOPES` parsed.
+    pub access_scopes: Option<Vec<String>>,
+    /// The route prefix without a trailing slash (`""` for none).
+    pub prefix: String,
 }
 
 impl Config {
@@ -109,10 +143,30 @@ impl Config {
             name: "KBATCH_LABELS",
             source,
         })?;
+        let access_scopes = match &args.jupyterhub_oauth_access_scopes {
+            Some(raw) if !raw.trim().is_empty() => {
+                Some(serde_json::from_str::<Vec<String>>(raw).map_err(|source| {
+                    ConfigError::Json {
+                        name: "JUPYTERHUB_OAUTH_ACCESS_SCOPES",
+                        source,
+                    }
+                })?)
+            }
+            _ => None,
+        };
+        if access_scopes.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ConfigError::EmptyScopes);
+        }
+        let prefix = args.prefix.trim_end_matches('/').to_string();
+        if !prefix.is_empty() && !prefix.starts_with('/') {
+            return Err(ConfigError::Prefix(args.prefix.clone()));
+        }
         Ok(Config {
             args,
             job_extra_env,
             labels,
+            access_scopes,
+            prefix,
         })
     }
 }
@@ -139,6 +193,21 @@ mod tests {
                 name: "KBATCH_LABELS",
                 ..
             })
+        ));
+        let scopes = Args::parse_from(["kbatch-proxy", "--jupyterhub-oauth-access-scopes", "[]"]);
+        assert!(matches!(
+            Config::from_args(scopes),
+            Err(ConfigError::EmptyScopes)
+        ));
+        let prefix = Args::parse_from(["kbatch-proxy", "--prefix", "/services/kbatch/"]);
+        assert_eq!(
+            Config::from_args(prefix).expect("valid").prefix,
+            "/services/kbatch"
+        );
+        let bad = Args::parse_from(["kbatch-proxy", "--prefix", "services"]);
+        assert!(matches!(
+            Config::from_args(bad),
+            Err(ConfigError::Prefix(_))
         ));
         let half = Args::parse_from(["kbatch-proxy", "--tls-cert", "c.pem"]);
         assert!(matches!(Config::from_args(half), Err(ConfigError::TlsPair)));

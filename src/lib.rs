@@ -4,9 +4,128 @@
 //!
 //! # Layout
 //!
+//! Pure decisions (no I/O):
 //! - [`config`]: flags and environment variables → a validated [`config::Config`].
+//! - [`request_info`]: raw API paths → verb, group, version, resource, namespace, name.
+//! - [`scope`]: namespace confinement decisions.
+//! - [`headers`]: header hygiene for forwarded requests and relayed responses.
+//! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
+//! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
 //!
-//! The proxy itself (server, auth, confinement, policies, kbatch API) arrives with the next
-//! issues; the Kubernetes API stand-in used to test it is the `kube-standin` workspace member.
+//! I/O at the edges:
+//! - [`auth`]: token extraction, the JupyterHub client and the moka cache in front of it.
+//! - [`upstream`]: the pooled client to the API server (HTTP/2, HTTP/1.1 for upgrades).
+//! - [`router`]: one request: health, prefix, auth, confinement, streaming relay, upgrades.
+//! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
+//! - [`tls`]: the listener's certificate; [`body`]: the streaming body type.
 
+pub mod auth;
+pub mod body;
 pub mod config;
+pub mod error;
+pub mod headers;
+pub mod identity;
+pub mod request_info;
+pub mod router;
+pub mod scope;
+pub mod server;
+pub mod tls;
+pub mod upstream;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::auth::{HubAuth, HubAuthConfig};
+use crate::config::Config;
+use crate::router::AppState;
+use crate::server::ServerOptions;
+use crate::upstream::Upstream;
+
+/// Errors that stop the proxy from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The upstream API server configuration.
+    #[error(transparent)]
+    Upstream(#[from] upstream::UpstreamError),
+    /// The listener certificate.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The hub client.
+    #[error("JupyterHub client: {0}")]
+    Hub(#[from] auth::AuthError),
+    /// A required setting is missing.
+    #[error("{0}")]
+    Missing(&'static str),
+    /// A file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The hub client configuration from the proxy's configuration.
+pub fn hub_config(config: &Config) -> Result<HubAuthConfig, StartError> {
+    let a = &config.args;
+    let api_url = a
+        .jupyterhub_api_url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:8081/hub/api".to_string());
+    let extra_ca_pem = match &a.hub_ca_file {
+        Some(p) => Some(
+            std::fs::read_to_string(p).map_err(|source| StartError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    Ok(HubAuthConfig {
+        api_url,
+        service_name: a.jupyterhub_service_name.clone(),
+        access_scopes: config.access_scopes.clone(),
+        positive_ttl: Duration::from_secs(a.auth_cache_ttl),
+        negative_ttl: Duration::from_secs(a.auth_negative_cache_ttl),
+        max_entries: a.auth_cache_size,
+        timeout: Duration::from_secs(a.hub_timeout),
+        extra_ca_pem,
+    })
+}
+
+/// Run the proxy on `listener` until `shutdown` resolves, then drain.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let upstream = Upstream::load(config.args.kubeconfig.as_deref()).await?;
+    let hub = HubAuth::new(hub_config(&config)?)?;
+    let tls = match (&config.args.tls_cert, &config.args.tls_key) {
+        (Some(c), Some(k)) => Some(tls::server_config(c, k)?),
+        _ => None,
+    };
+    tracing::info!(
+        listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        upstream = %upstream.base(),
+        tls = tls.is_some(),
+        prefix = %config.prefix,
+        "kbatch-proxy starting"
+    );
+    let state = Arc::new(AppState {
+        upstream,
+        hub,
+        prefix: config.prefix.clone(),
+    });
+    let opts = ServerOptions {
+        header_read_timeout: Duration::from_secs(config.args.header_read_timeout),
+        shutdown_grace: Duration::from_secs(config.args.shutdown_grace),
+    };
+    server::serve(listener, tls, state, opts, shutdown).await;
+    Ok(())
+}

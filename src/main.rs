@@ -1,21 +1,56 @@
-//! `kbatch-proxy` binary: parse the configuration and exit non-zero with a clear message when
-//! it is invalid.
+//! `kbatch-proxy` binary: parse the configuration, initialise logging, bind the listener and
+//! run until SIGTERM or Ctrl-C; exit non-zero with a clear message on bad configuration.
 
 use clap::Parser;
 use kbatch_proxy::config::{Args, Config};
 
-fn main() {
-    let args = Args::parse();
-    match Config::from_args(args) {
-        Ok(cfg) => {
-            eprintln!(
-                "kbatch-proxy: configuration valid (listen {}); the proxy server is not implemented yet",
-                cfg.args.listen
-            );
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::from_args(Args::parse()) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("kbatch-proxy: {e}");
             std::process::exit(2);
         }
+    };
+    let listener = match tokio::net::TcpListener::bind(config.args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("kbatch-proxy: binding {}: {e}", config.args.listen);
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = kbatch_proxy::run(config, listener, shutdown_signal()).await {
+        eprintln!("kbatch-proxy: {e}");
+        std::process::exit(1);
     }
 }

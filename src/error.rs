@@ -1,0 +1,135 @@
+//! The proxy's one error type and its rendering: a Kubernetes `Status` on API paths (so
+//! kubectl prints `Error from server (Forbidden): …`), `{"detail": …}` on kbatch paths.
+
+use bytes::Bytes;
+use http::{header, Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+use crate::body::{full, ProxyBody};
+
+/// Everything the proxy itself can answer with instead of forwarding.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// No usable credential, or the hub rejected the token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing here.
+    #[error("{0}")]
+    NotFound(String),
+    /// The client sent something malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Request body over the limit.
+    #[error("request entity too large: limit is {0} bytes")]
+    PayloadTooLarge(usize),
+    /// A body the proxy cannot decode.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The API server could not be reached.
+    #[error("the Kubernetes API server is unreachable: {0}")]
+    BadGateway(String),
+    /// The hub could not be reached or answered with an error.
+    #[error("the JupyterHub API is unavailable: {0}")]
+    ServiceUnavailable(String),
+    /// The proxy failed internally (never used for client mistakes).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ProxyError {
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ProxyError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
+            ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProxyError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `reason` of the Status, as kube-apiserver names it.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProxyError::Unauthorized(_) => "Unauthorized",
+            ProxyError::Forbidden(_) => "Forbidden",
+            ProxyError::NotFound(_) => "NotFound",
+            ProxyError::BadRequest(_) => "BadRequest",
+            ProxyError::PayloadTooLarge(_) => "RequestEntityTooLarge",
+            ProxyError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ProxyError::BadGateway(_) => "ServiceUnavailable",
+            ProxyError::ServiceUnavailable(_) => "ServiceUnavailable",
+            ProxyError::Internal(_) => "InternalError",
+        }
+    }
+
+    /// The `Status` object.
+    pub fn to_status(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("kind".into(), json!("Status"));
+        m.insert("apiVersion".into(), json!("v1"));
+        m.insert("metadata".into(), json!({}));
+        m.insert("status".into(), json!("Failure"));
+        m.insert("message".into(), json!(self.to_string()));
+        m.insert("reason".into(), json!(self.reason()));
+        m.insert("code".into(), json!(self.status().as_u16()));
+        Value::Object(m)
+    }
+
+    /// The response on a raw API path.
+    pub fn to_api_response(&self) -> Response<ProxyBody> {
+        let mut body = serde_json::to_vec(&self.to_status()).unwrap_or_default();
+        body.push(b'\n');
+        respond(self.status(), "application/json", Bytes::from(body))
+    }
+
+    /// The response on a kbatch REST path: `{"detail": "<message>"}`.
+    pub fn to_detail_response(&self) -> Response<ProxyBody> {
+        let body = serde_json::to_vec(&json!({"detail": self.to_string()})).unwrap_or_default();
+        respond(self.status(), "application/json", Bytes::from(body))
+    }
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ProxyBody> {
+    let mut r = Response::new(full(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache, private"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_shape() {
+        let e = ProxyError::Forbidden("pods is forbidden: nope".into());
+        assert_eq!(
+            serde_json::to_string(&e.to_status()).expect("json"),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: nope","reason":"Forbidden","code":403}"#
+        );
+        assert_eq!(
+            ProxyError::ServiceUnavailable("x".into()).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ProxyError::BadGateway("x".into()).status(),
+            StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(ProxyError::PayloadTooLarge(10).status().as_u16(), 413);
+    }
+}

@@ -1,0 +1,211 @@
+//! Request handling: health endpoints, prefix stripping, authentication against the hub,
+//! confinement, and the streaming relay to the API server (including protocol upgrades).
+//! [`handle`] never fails: every error becomes a `Status` here, in one place.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tracing::Instrument;
+
+use crate::auth::{token_from_headers, AuthError, HubAuth, User};
+use crate::body::{full, stream, ProxyBody};
+use crate::error::ProxyError;
+use crate::headers;
+use crate::request_info::{check_canonical, classify, PathKind};
+use crate::scope::{decide, Decision};
+use crate::upstream::Upstream;
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The API server.
+    pub upstream: Upstream,
+    /// JupyterHub authentication.
+    pub hub: HubAuth,
+    /// Route prefix (`/services/kbatch`), without a trailing slash; `""` for none.
+    pub prefix: String,
+}
+
+/// Handle one request; never fails.
+pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<ProxyBody> {
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        user = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    async move {
+        let resp = match handle_inner(&state, req).await {
+            Ok(r) => r,
+            Err(e) => e.to_api_response(),
+        };
+        let span = tracing::Span::current();
+        span.record("status", resp.status().as_u16());
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "handled");
+        resp
+    }
+    .instrument(span)
+    .await
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<ProxyBody> {
+    let mut r = Response::new(full(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// The path after the route prefix, if the request is under it (or the prefix is empty).
+fn strip_prefix<'a>(prefix: &str, path: &'a str) -> &'a str {
+    if prefix.is_empty() {
+        return path;
+    }
+    match path.strip_prefix(prefix) {
+        Some(rest) if rest.is_empty() => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
+async fn handle_inner(
+    state: &AppState,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let full_path = req.uri().path().to_string();
+    let path = strip_prefix(&state.prefix, &full_path).to_string();
+    match path.as_str() {
+        "/healthz" | "/livez" => return Ok(text(StatusCode::OK, "ok")),
+        "/readyz" => {
+            let (api, hub) = tokio::join!(state.upstream.ready(), state.hub.ready());
+            return Ok(if api && hub {
+                text(StatusCode::OK, "ok")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "not ready")
+            });
+        }
+        _ => {}
+    }
+    check_canonical(&path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    let user = authenticate(state, &req).await?;
+    tracing::Span::current().record("user", user.name.as_str());
+    let kind = classify(req.method(), &path, req.uri().query());
+    if kind == PathKind::Other {
+        return Err(ProxyError::NotFound(format!(
+            "the server could not find the requested resource ({path})"
+        )));
+    }
+    if let Decision::Deny(message) = decide(&kind, &user.name, &user.namespace) {
+        return Err(ProxyError::Forbidden(message));
+    }
+    forward(state, req, &path).await
+}
+
+async fn authenticate(state: &AppState, req: &Request<Incoming>) -> Result<Arc<User>, ProxyError> {
+    let token = token_from_headers(req.headers())
+        .map_err(auth_error)?
+        .ok_or_else(|| ProxyError::Unauthorized("Unauthorized".into()))?;
+    state.hub.authenticate(&token).await.map_err(auth_error)
+}
+
+fn auth_error(e: AuthError) -> ProxyError {
+    match e {
+        AuthError::MissingToken | AuthError::InvalidToken => {
+            ProxyError::Unauthorized("Unauthorized".into())
+        }
+        AuthError::Forbidden(m) => ProxyError::Forbidden(m),
+        AuthError::NotAUser => ProxyError::Forbidden(e.to_string()),
+        AuthError::HubUnavailable(m) => ProxyError::ServiceUnavailable(m),
+    }
+}
+
+/// Relay the request upstream and stream the answer back. Upgrades (exec, attach,
+/// port-forward; SPDY or WebSocket) get an HTTP/1.1 connection and a byte relay both ways.
+async fn forward(
+    state: &AppState,
+    mut req: Request<Incoming>,
+    path: &str,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let upgrade = headers::is_upgrade(req.headers());
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let uri = state
+        .upstream
+        .uri_for(&path_and_query)
+        .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    let (parts, body) = req.into_parts();
+    let mut builder = Request::builder().method(parts.method).uri(uri);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers::upstream_headers(&parts.headers);
+    }
+    let upstream_req = builder
+        .body(stream(body))
+        .map_err(|e| ProxyError::Internal(e.to_string()))?;
+    let mut resp = state
+        .upstream
+        .send(upstream_req, upgrade)
+        .await
+        .map_err(|e| ProxyError::BadGateway(e.to_string()))?;
+    let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let out_headers = headers::downstream_headers(resp.headers(), switching);
+    if switching {
+        let Some(client_upgrade) = client_upgrade else {
+            return Err(ProxyError::BadGateway(
+                "the API server switched protocols unasked".into(),
+            ));
+        };
+        let upstream_upgrade = hyper::upgrade::on(&mut resp);
+        tokio::spawn(async move {
+            match tokio::try_join!(client_upgrade, upstream_upgrade) {
+                Ok((client, upstream)) => {
+                    let mut client = TokioIo::new(client);
+                    let mut upstream = TokioIo::new(upstream);
+                    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+                    {
+                        tracing::debug!(error = %e, "upgraded stream ended");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "protocol upgrade failed"),
+            }
+        });
+        let mut r = Response::new(crate::body::empty());
+        *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        *r.headers_mut() = out_headers;
+        return Ok(r);
+    }
+    let status = resp.status();
+    let mut r = Response::new(stream(resp.into_body()));
+    *r.status_mut() = status;
+    *r.headers_mut() = out_headers;
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_prefix;
+
+    #[test]
+    fn prefix_stripping() {
+        assert_eq!(strip_prefix("", "/api/v1"), "/api/v1");
+        assert_eq!(
+            strip_prefix("/services/kbatch", "/services/kbatch/api/v1"),
+            "/api/v1"
+        );
+        assert_eq!(strip_prefix("/services/kbatch", "/services/kbatch"), "/");
+        assert_eq!(
+            strip_prefix("/services/kbatch", "/services/kbatchx/api"),
+            "/services/kbatchx/api"
+        );
+        assert_eq!(strip_prefix("/services/kbatch", "/api/v1"), "/api/v1");
+    }
+}
