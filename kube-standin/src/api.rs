@@ -189,6 +189,8 @@ fn field_validation(res: &ResourceDef, obj: &Value, query: &Query) -> ApiResult<
     let kind = res.kind;
     let version = res.version;
     if let Err(msg) = typed {
+        // Byte fields are decoded by Go's base64, whose error text clients see verbatim.
+        let msg = go_base64_error(res, obj).unwrap_or(msg);
         return Err(ApiError::bad_request(format!(
             "{kind} in version \"{version}\" cannot be handled as a {kind}: {msg}"
         )));
@@ -206,6 +208,63 @@ fn field_validation(res: &ResourceDef, obj: &Value, query: &Query) -> ApiResult<
         other => Err(ApiError::bad_request(format!(
             "fieldValidation: Unsupported value: \"{other}\": supported values: \"Ignore\", \"Strict\", \"Warn\""
         ))),
+    }
+}
+
+/// Go's `base64.StdEncoding` error for the first undecodable `data` value of a Secret
+/// (`illegal base64 data at input byte N`), in body order as Go's decoder meets them.
+fn go_base64_error(res: &ResourceDef, obj: &Value) -> Option<String> {
+    if (res.group, res.kind) != ("", "Secret") {
+        return None;
+    }
+    obj["data"].as_object()?.values().find_map(|v| {
+        let at = go_base64_corrupt_at(v.as_str()?.as_bytes())?;
+        Some(format!("illegal base64 data at input byte {at}"))
+    })
+}
+
+/// Where Go's padded, non-strict base64 decoder reports `CorruptInputError`, if anywhere
+/// (encoding/base64 `decodeQuantum`: newlines are skipped, `=` only ends a quantum).
+fn go_base64_corrupt_at(src: &[u8]) -> Option<usize> {
+    let is_symbol = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+    let skip_newlines = |mut i: usize| {
+        while i < src.len() && (src[i] == b'\n' || src[i] == b'\r') {
+            i += 1;
+        }
+        i
+    };
+    let mut si = 0;
+    loop {
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                return (j != 0).then_some(si - j);
+            }
+            let c = src[si];
+            si += 1;
+            if is_symbol(c) {
+                j += 1;
+                continue;
+            }
+            if c == b'\n' || c == b'\r' {
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Some(si - 1);
+            }
+            if j == 2 {
+                si = skip_newlines(si);
+                if si == src.len() {
+                    return Some(src.len());
+                }
+                if src[si] != b'=' {
+                    return Some(si - 1);
+                }
+                si += 1;
+            }
+            si = skip_newlines(si);
+            return (si < src.len()).then_some(si);
+        }
     }
 }
 
@@ -1188,5 +1247,32 @@ mod tests {
         assert_eq!(v["kind"], "ConfigMap");
         let e = decode_body(cm, Some("application/json"), b"").expect_err("empty");
         assert_eq!(e.message, "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: unexpected end of JSON input (<empty>)");
+    }
+
+    #[test]
+    fn base64_errors_use_go_offsets() {
+        // Offsets as Go's encoding/base64 (StdEncoding) reports them.
+        for (input, want) in [
+            ("YWxpY2U=", None),
+            ("YWJj", None),
+            ("", None),
+            ("YW\nJj", None),
+            ("!!notbase64", Some(0)),
+            ("YWJ", Some(0)),
+            ("YWJjZA", Some(4)),
+            ("YQ=x", Some(2)),
+            ("YQ=", Some(3)),
+            ("=AAA", Some(0)),
+            ("YWI=YQ==", Some(4)),
+            ("YWJj*", Some(4)),
+        ] {
+            assert_eq!(go_base64_corrupt_at(input.as_bytes()), want, "{input:?}");
+        }
+        let secret = resources::find("", "v1", "secrets").expect("secrets");
+        let obj = json!({"data": {"ok": "YQ==", "bad": "a!"}});
+        assert_eq!(
+            go_base64_error(secret, &obj).as_deref(),
+            Some("illegal base64 data at input byte 1")
+        );
     }
 }

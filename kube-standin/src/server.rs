@@ -159,6 +159,8 @@ impl StandIn {
         let store = Arc::new(Store::new());
         let api = Arc::new(Api::new(store));
         controllers::bootstrap(&api);
+        // The seeded objects predate "startup": watches cannot resume from before them.
+        api.store.compact();
         let runtime = Arc::new(Runtime::default());
         let state = Arc::new(State {
             api: api.clone(),

@@ -8,4 +8,5 @@
 pub mod cluster;
 pub mod envtest;
 pub mod hub;
+pub mod proxy;
 pub mod tools;
