@@ -1030,6 +1030,96 @@ impl Api {
     }
 }
 
+impl Api {
+    /// `deployments/scale`: GET, PUT and PATCH of an `autoscaling/v1` Scale view of
+    /// `spec.replicas`.
+    pub fn scale(&self, call: &Call<'_>) -> ApiResult<Reply> {
+        let req = call.req;
+        let res = req.main;
+        let name = req.name.clone().unwrap_or_default();
+        let ns = self.namespace_of(call);
+        let live = self
+            .store
+            .get(res, &ns, &name)
+            .ok_or_else(|| ApiError::not_found(res, &name))?;
+        let current = scale_of(&live);
+        let wanted = match req.verb {
+            crate::request::Verb::Get => return Ok(Reply::ok(current)),
+            crate::request::Verb::Update => {
+                let body: Value = serde_json::from_slice(call.body)
+                    .map_err(|e| ApiError::bad_request(format!("couldn't decode Scale: {e}")))?;
+                body
+            }
+            crate::request::Verb::Patch => {
+                let pt = PatchType::from_content_type(call.content_type)?;
+                patch::apply_patch(req.res, &current, pt, call.body)?
+            }
+            _ => return Err(ApiError::method_not_allowed()),
+        };
+        if let Some(rv) = wanted["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+        {
+            if live["metadata"]["resourceVersion"].as_str() != Some(rv) {
+                return Err(ApiError::conflict(res, &name));
+            }
+        }
+        let Some(replicas) = wanted["spec"]["replicas"].as_i64().filter(|r| *r >= 0) else {
+            return Err(ApiError::unprocessable(format!(
+                "Scale.autoscaling \"{name}\" is invalid: spec.replicas: Invalid value: {}: must be greater than or equal to 0",
+                wanted["spec"]["replicas"]
+            )));
+        };
+        let mut updated = live.clone();
+        updated["spec"]["replicas"] = json!(replicas);
+        let g = live["metadata"]["generation"].as_i64().unwrap_or(1);
+        if live["spec"]["replicas"] != json!(replicas) {
+            updated["metadata"]["generation"] = json!(g + 1);
+        }
+        let manager = managed::manager_name(req.query.get("fieldManager"), call.user_agent);
+        managed::update_managed_fields(
+            Some(&live),
+            &mut updated,
+            &manager,
+            &res.api_version(),
+            Some("scale"),
+            now(),
+        );
+        if req.query.dry_run()? {
+            return Ok(Reply::ok(scale_of(&updated)));
+        }
+        let rv = live["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
+        let stored = self
+            .store
+            .write(res, &ns, &name, Write::Update(updated), rv.as_deref())
+            .map_err(|e| store_error(e, res, &name))?;
+        Ok(Reply::ok(scale_of(&stored)))
+    }
+}
+
+/// The Scale view of a Deployment.
+fn scale_of(obj: &Value) -> Value {
+    let m = &obj["metadata"];
+    let selector: Vec<String> = obj["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {"name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
+            "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"]},
+        "spec": {"replicas": obj["spec"]["replicas"]},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector.join(",")}
+    })
+}
+
 /// The stored resource for a store key's group and plural.
 pub fn stored_resource(group: &str, plural: &str) -> Option<&'static ResourceDef> {
     resources::RESOURCES

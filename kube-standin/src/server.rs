@@ -533,7 +533,7 @@ async fn dispatch(
     } else {
         match (sub, r.verb) {
             ("token", Verb::Create) => token(state, &call)?,
-            ("scale", _) => return Err(ApiError::method_not_allowed()),
+            ("scale", _) => state.api.scale(&call)?,
             ("finalize", Verb::Update) | (_, Verb::Update) => state.api.update(&call)?,
             (_, Verb::Get) => state.api.get(&call)?,
             (_, Verb::List) => state.api.list(&call)?,

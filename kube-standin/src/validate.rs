@@ -188,6 +188,37 @@ fn cron_schedule(s: &str) -> Option<String> {
     })
 }
 
+/// A Deployment needs a selector, and its `matchLabels` must select the pod template's labels.
+fn deployment_selector(obj: &Value, causes: &mut Vec<Cause>) {
+    let selector = &obj["spec"]["selector"];
+    if !selector.is_object() {
+        causes.push(required("spec.selector", ""));
+        return;
+    }
+    let labels = obj["spec"]["template"]["metadata"]["labels"].as_object();
+    let matches = selector["matchLabels"].as_object().is_none_or(|want| {
+        want.iter()
+            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+    });
+    if !matches {
+        let shown: Vec<String> = labels
+            .map(|l| {
+                l.iter()
+                    .map(|(k, v)| format!("{}:{}", quote(k), quote(v.as_str().unwrap_or(""))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            format!(
+                "Invalid value: map[string]string{{{}}}: `selector` does not match template `labels`",
+                shown.join(", ")
+            ),
+            "spec.template.metadata.labels",
+        ));
+    }
+}
+
 /// Validate an object about to be created or updated; `Err` is the 422 kube-apiserver answers.
 pub fn validate(res: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
     let mut causes = Vec::new();
@@ -216,12 +247,15 @@ pub fn validate(res: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
                 &mut causes,
             );
         }
-        ("apps", "Deployment") => pod_spec(
-            &obj["spec"]["template"]["spec"],
-            "spec.template.spec",
-            &["Always"],
-            &mut causes,
-        ),
+        ("apps", "Deployment") => {
+            deployment_selector(obj, &mut causes);
+            pod_spec(
+                &obj["spec"]["template"]["spec"],
+                "spec.template.spec",
+                &["Always"],
+                &mut causes,
+            );
+        }
         ("", "ConfigMap") => {
             data_keys(obj, "data", &mut causes);
             data_keys(obj, "binaryData", &mut causes);
@@ -277,6 +311,27 @@ mod tests {
         assert_eq!(
             e.message,
             "Pod \"p-bad2\" is invalid: [spec.containers: Required value, spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"]"
+        );
+    }
+
+    #[test]
+    fn deployment_selector_must_match_template() {
+        let res = find("apps", "v1", "deployments").expect("deployments");
+        let d = |sel: Value| {
+            json!({"metadata": {"name": "d"}, "spec": {"selector": sel,
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+        };
+        assert!(validate(res, &d(json!({"matchLabels": {"app": "web"}}))).is_ok());
+        let e = validate(res, &d(json!({"matchLabels": {"app": "db"}}))).expect_err("mismatch");
+        assert_eq!(
+            e.message,
+            "Deployment.apps \"d\" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`"
+        );
+        let e = validate(res, &d(Value::Null)).expect_err("missing");
+        assert!(
+            e.message.contains("spec.selector: Required value"),
+            "{}",
+            e.message
         );
     }
 
