@@ -118,7 +118,10 @@ fn create_get_describe_delete_each_kind() {
         );
         let out = k.ok(&["scale", "deployment", "d1", "--replicas=3"]);
         assert!(out.contains("scaled"), "{out}");
-        assert_eq!(k.ok(&["get", "deployment", "d1", "-o", "jsonpath={.spec.replicas}"]), "3");
+        assert_eq!(
+            k.ok(&["get", "deployment", "d1", "-o", "jsonpath={.spec.replicas}"]),
+            "3"
+        );
         let desc = k.ok(&["describe", "configmap", "cm1"]);
         assert!(desc.contains("cm1"), "{desc}");
         for (kind, name) in [

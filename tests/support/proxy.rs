@@ -25,6 +25,16 @@ impl Proxy {
     /// Start a proxy in front of `cluster` (its admin credential is the proxy's own) checking
     /// tokens against the hub at `hub_api_url`; `extra` are more flags.
     pub fn start(cluster: &Cluster, hub_api_url: &str, extra: &[&str]) -> Proxy {
+        Self::start_with_kubeconfig(cluster, &cluster.admin_kubeconfig(None), hub_api_url, extra)
+    }
+
+    /// Start a proxy whose upstream is described by `upstream` (a kubeconfig file).
+    pub fn start_with_kubeconfig(
+        cluster: &Cluster,
+        upstream: &std::path::Path,
+        hub_api_url: &str,
+        extra: &[&str],
+    ) -> Proxy {
         let ca = Ca::generate("kbatch-proxy-test-ca").expect("test CA");
         let serving = ca
             .serving_cert(&["127.0.0.1".into(), "localhost".into()])
@@ -38,7 +48,6 @@ impl Proxy {
         let key = dir.join("tls.key");
         std::fs::write(&cert, &serving.cert_pem).expect("write cert");
         std::fs::write(&key, &serving.key_pem).expect("write key");
-        let upstream = cluster.admin_kubeconfig(None);
         let mut argv: Vec<String> = vec![
             "kbatch-proxy".into(),
             "--kubeconfig".into(),
