@@ -182,10 +182,15 @@ pub fn decode_body(res: &ResourceDef, content_type: Option<&str>, body: &[u8]) -
 
 /// Check unknown and mistyped fields against the typed schema (k8s-openapi), as
 /// `fieldValidation` asks: `Strict` → 400, `Warn` (the default) → warnings, `Ignore` → nothing.
-fn field_validation(res: &ResourceDef, obj: &Value, query: &Query) -> ApiResult<Vec<String>> {
+/// Unknown fields are then dropped from `obj`, as the decoder drops them (a `Warn` create
+/// answers and stores the object without them).
+fn field_validation(res: &ResourceDef, obj: &mut Value, query: &Query) -> ApiResult<Vec<String>> {
     let mode = query.get("fieldValidation").unwrap_or("Warn");
     let mut unknown = Vec::new();
     let typed = crate::typed::check(res, obj, &mut unknown);
+    for path in &unknown {
+        drop_path(obj, path);
+    }
     let kind = res.kind;
     let version = res.version;
     if let Err(msg) = typed {
@@ -265,6 +270,29 @@ fn go_base64_corrupt_at(src: &[u8]) -> Option<usize> {
             si = skip_newlines(si);
             return (si < src.len()).then_some(si);
         }
+    }
+}
+
+/// Removes the field at a `serde_ignored` path (`a.b.0.c`, `?` segments skipped).
+fn drop_path(obj: &mut Value, path: &str) {
+    let segments: Vec<&str> = path.split('.').filter(|s| *s != "?").collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut cur = obj;
+    for seg in parents {
+        let next = match cur {
+            Value::Object(m) => m.get_mut(*seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return,
+        }
+    }
+    if let Some(m) = cur.as_object_mut() {
+        m.shift_remove(*last);
     }
 }
 
@@ -373,6 +401,8 @@ impl Api {
                 now(),
             )));
         }
+        // Items of a typed list carry no TypeMeta (Table rows above still need it).
+        strip_type_meta(&mut page);
         Ok(Reply::ok(json!({
             "kind": req.main.list_kind(),
             "apiVersion": req.main.api_version(),
@@ -381,7 +411,7 @@ impl Api {
         })))
     }
 
-    fn check_namespace_writable(&self, res: &ResourceDef, ns: &str) -> ApiResult<()> {
+    fn check_namespace_writable(&self, res: &ResourceDef, ns: &str, name: &str) -> ApiResult<()> {
         if !res.namespaced {
             return Ok(());
         }
@@ -394,7 +424,7 @@ impl Api {
             || !namespace["metadata"]["deletionTimestamp"].is_null()
         {
             let mut d = Map::new();
-            d.insert("name".into(), json!(namespace["metadata"]["name"]));
+            d.insert("name".into(), json!(name));
             d.insert("kind".into(), json!(res.plural));
             d.insert(
                 "causes".into(),
@@ -402,9 +432,8 @@ impl Api {
             );
             return Err(ApiError::forbidden_details(
                 format!(
-                    "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
                     res.plural,
-                    "",
                 ),
                 d,
             ));
@@ -417,7 +446,7 @@ impl Api {
         let req = call.req;
         let res = req.main;
         let mut obj = decode_body(res, call.content_type, call.body)?;
-        let warnings = field_validation(res, &obj, &req.query)?;
+        let warnings = field_validation(res, &mut obj, &req.query)?;
         let ns = self.namespace_of(call);
         if res.namespaced {
             match obj["metadata"]["namespace"].as_str() {
@@ -491,7 +520,8 @@ impl Api {
         }
         defaults::apply(res, &mut obj);
         validate::validate(res, &obj)?;
-        self.check_namespace_writable(res, ns)?;
+        let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+        self.check_namespace_writable(res, ns, &name)?;
         // Field management sees the object as decoded and defaulted, before the strategy's
         // PrepareForCreate (Job selector) and admission add their fields.
         let manager = managed::manager_name(call.req.query.get("fieldManager"), call.user_agent);
@@ -548,8 +578,8 @@ impl Api {
         let res = req.main;
         let name = req.name.clone().unwrap_or_default();
         let ns = self.namespace_of(call);
-        let obj = decode_body(res, call.content_type, call.body)?;
-        let warnings = field_validation(res, &obj, &req.query)?;
+        let mut obj = decode_body(res, call.content_type, call.body)?;
+        let warnings = field_validation(res, &mut obj, &req.query)?;
         let body_name = obj["metadata"]["name"].as_str().unwrap_or("");
         if body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -677,11 +707,12 @@ impl Api {
             subresource,
             t,
         );
-        proto::order_keys(&mut new);
         if dry_run {
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+            proto::order_keys(&mut new);
             return Ok(new);
         }
+        proto::order_keys(&mut new);
         let deleting = !new["metadata"]["deletionTimestamp"].is_null();
         let no_finalizers = new["metadata"]["finalizers"]
             .as_array()
@@ -712,7 +743,7 @@ impl Api {
             return self.apply(call, live, dry_run);
         }
         let live = live.ok_or_else(|| ApiError::not_found(res, &name))?;
-        let patched = patch::apply_patch(req.res, &live, pt, call.body)?;
+        let mut patched = patch::apply_patch(req.res, &live, pt, call.body)?;
         let expected = patched["metadata"]["resourceVersion"]
             .as_str()
             .filter(|s| !s.is_empty())
@@ -722,7 +753,7 @@ impl Api {
                 return Err(ApiError::conflict(res, &name));
             }
         }
-        let warnings = field_validation(res, &patched, &req.query)?;
+        let warnings = field_validation(res, &mut patched, &req.query)?;
         let expected_rv = live["metadata"]["resourceVersion"]
             .as_str()
             .map(str::to_string);
@@ -893,11 +924,19 @@ impl Api {
             let mut o = obj.clone();
             if !already_deleting {
                 o["metadata"]["deletionTimestamp"] = json!(t);
-                o["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                // Namespaces are not gracefully deleted: no grace period is recorded.
+                if res.kind != "Namespace" {
+                    o["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                }
+                // Setting deletionTimestamp bumps a generation-tracking object's generation.
+                if let Some(g) = o["metadata"]["generation"].as_i64().filter(|g| *g > 0) {
+                    o["metadata"]["generation"] = json!(g + 1);
+                }
             }
             if res.kind == "Namespace" {
                 o["status"]["phase"] = json!("Terminating");
-            } else if policy == "Foreground" {
+            }
+            if policy == "Foreground" {
                 let fins = meta_mut(&mut o)
                     .entry("finalizers")
                     .or_insert_with(|| json!([]));
@@ -1017,6 +1056,7 @@ impl Api {
             }
         }
         warnings.dedup();
+        strip_type_meta(&mut deleted);
         Ok(Reply {
             status: StatusCode::OK,
             body: json!({
@@ -1118,6 +1158,14 @@ fn scale_of(obj: &Value) -> Value {
         "spec": {"replicas": obj["spec"]["replicas"]},
         "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector.join(",")}
     })
+}
+
+/// Drops `kind` and `apiVersion` from the items of a typed list, as kube-apiserver does.
+fn strip_type_meta(items: &mut [Value]) {
+    for o in items.iter_mut().filter_map(Value::as_object_mut) {
+        o.shift_remove("kind");
+        o.shift_remove("apiVersion");
+    }
 }
 
 /// The stored resource for a store key's group and plural.
@@ -1268,10 +1316,10 @@ fn check_list_rv(store: &Store, q: &Query) -> ApiResult<()> {
         ApiError::internal_plain(format!("resourceVersion: Invalid value: \"{rv}\": strconv.ParseUint: parsing \"{rv}\": invalid syntax"))
     })?;
     if q.get("resourceVersionMatch") == Some("Exact") && n < store.compacted_rv() {
-        return Err(ApiError::gone(format!(
-            "The resourceVersion for the provided list is too old. (requested {n}, current {})",
-            store.current_rv()
-        )));
+        // Exactly the text of watch/02 #5 (no requested/current numbers).
+        return Err(ApiError::gone(
+            "The resourceVersion for the provided list is too old.",
+        ));
     }
     if n > store.current_rv() {
         return Err(ApiError::too_large_resource_version());

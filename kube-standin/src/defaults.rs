@@ -160,6 +160,14 @@ pub fn job_on_create(obj: &mut Value) {
     labels.insert("batch.kubernetes.io/job-name".into(), json!(name));
     labels.insert("controller-uid".into(), json!(uid));
     labels.insert("job-name".into(), json!(name));
+    // A Job without labels of its own takes its template's (crud/job.txt, job-gen-…).
+    let template_labels = Value::Object(labels.clone());
+    if obj["metadata"]["labels"]
+        .as_object()
+        .is_none_or(serde_json::Map::is_empty)
+    {
+        obj["metadata"]["labels"] = template_labels;
+    }
 }
 
 fn obj_mut_path<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Value {

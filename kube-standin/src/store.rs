@@ -314,8 +314,13 @@ fn range_for(res: &ResourceDef, namespace: Option<&str>) -> std::ops::RangeInclu
 }
 
 fn set_rv(obj: &mut Value, rv: u64) {
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("resourceVersion".into(), json!(rv.to_string()));
+    if let Some(meta) = obj.get_mut("metadata") {
+        let fresh = meta.get("resourceVersion").is_none();
+        meta["resourceVersion"] = json!(rv.to_string());
+        // A new key lands last; ObjectMeta puts it right after `uid`.
+        if fresh {
+            crate::proto::order_keys_as(meta, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod captures;
 pub mod cluster;
 pub mod envtest;
 pub mod hub;
