@@ -3,6 +3,8 @@
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, UPGRADE};
 
+use crate::auth::strip_ws_bearer_protocol;
+
 /// Hop-by-hop headers (RFC 9110 §7.6.1 plus the legacy ones proxies must drop).
 const HOP_BY_HOP: &[&str] = &[
     "connection",
@@ -50,7 +52,7 @@ pub fn upstream_headers(incoming: &HeaderMap) -> HeaderMap {
             continue;
         }
         if n == "sec-websocket-protocol" {
-            if let Some(v) = value.to_str().ok().and_then(strip_bearer_protocol) {
+            if let Some(v) = value.to_str().ok().and_then(strip_ws_bearer_protocol) {
                 if let Ok(v) = HeaderValue::from_str(&v) {
                     out.append(name.clone(), v);
                 }
@@ -75,17 +77,6 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-}
-
-/// `Sec-WebSocket-Protocol` without the `base64url.bearer.authorization.k8s.io.` entry; `None`
-/// when nothing else is left.
-pub fn strip_bearer_protocol(value: &str) -> Option<String> {
-    let kept: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty() && !p.starts_with("base64url.bearer.authorization.k8s.io."))
-        .collect();
-    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 /// Response headers to relay to the client: hop-by-hop ones removed (hyper sets framing), the
@@ -130,9 +121,9 @@ mod tests {
             ("impersonate-uid", "1"),
             ("x-remote-user", "admin"),
             ("x-remote-group", "system:masters"),
-            ("connection", "keep-alive, X-Secret ,  x-other"),
+            ("connection", "keep-alive, X-Secret ,  X-OTHER"),
             ("x-secret", "1"),
-            ("X-Other", "2"),
+            ("x-other", "2"),
             ("keep-alive", "timeout=5"),
             ("te", "trailers"),
             ("proxy-authorization", "Basic x"),

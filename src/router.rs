@@ -69,7 +69,7 @@ fn strip_prefix<'a>(prefix: &str, path: &'a str) -> &'a str {
         return path;
     }
     match path.strip_prefix(prefix) {
-        Some(rest) if rest.is_empty() => "/",
+        Some("") => "/",
         Some(rest) if rest.starts_with('/') => rest,
         _ => path,
     }

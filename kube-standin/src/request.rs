@@ -200,15 +200,21 @@ pub fn parse(method: &Method, path: &str, raw_query: Option<&str>) -> ApiResult<
     if namespace.is_some() && !main.namespaced {
         return Err(ApiError::unknown_resource());
     }
-    let watch_param = match query.get("watch") {
-        Some(v) => parse_bool(v).unwrap_or(false),
-        None => false,
-    };
+    // `watch=1` on a named object path is ignored (a plain GET), as kube-apiserver does; the
+    // legacy /watch/ prefix does watch one object.
+    let watch_param = name.is_none()
+        && match query.get("watch") {
+            Some(v) => parse_bool(v).unwrap_or(false),
+            None => false,
+        };
     let verb = verb_for(method, name.is_some(), legacy_watch || watch_param)?;
     if legacy_watch && !matches!(verb, Verb::Watch | Verb::Get) {
         return Err(ApiError::method_not_allowed());
     }
     let verb = if legacy_watch { Verb::Watch } else { verb };
+    if verb == Verb::Create && name.is_some() && sub.is_empty() {
+        return Err(ApiError::method_not_allowed());
+    }
     let allowed = match verb {
         // pods/exec etc. are "create"/"get" in discovery; GET of them is a connect.
         Verb::Get | Verb::Create
@@ -238,7 +244,8 @@ fn verb_for(method: &Method, named: bool, watch: bool) -> ApiResult<Verb> {
         ("GET", false) if watch => Verb::Watch,
         ("GET", false) => Verb::List,
         ("POST", false) => Verb::Create,
-        // POST to a named path is only meaningful for subresources (exec, token, eviction).
+        // POST to a named path is only meaningful for subresources (exec, token, eviction);
+        // `verb_for` callers reject it for the object itself.
         ("POST", true) => Verb::Create,
         ("PUT", true) => Verb::Update,
         ("PATCH", true) => Verb::Patch,
@@ -399,6 +406,7 @@ mod tests {
             ("GET", "/api/v1/nopes", 404, false),
             ("PUT", "/api/v1/namespaces/a/configmaps", 405, false),
             ("POST", "/api/v1/namespaces/a/pods/p/log", 405, false),
+            ("POST", "/api/v1/namespaces/a/configmaps/c", 405, false),
             ("DELETE", "/api/v1/namespaces", 405, false),
             ("PATCH", "/api/v1/namespaces/a/configmaps", 405, false),
             ("GET", "/api/v1/namespaces/a/pods/../x", 404, true),

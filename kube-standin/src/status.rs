@@ -165,7 +165,9 @@ impl ApiError {
             format!("[{}]", summary.join(", "))
         };
         let mut d = Map::new();
-        d.insert("name".into(), json!(name));
+        if !name.is_empty() {
+            d.insert("name".into(), json!(name));
+        }
         if !res.group.is_empty() {
             d.insert("group".into(), json!(res.group));
         }
