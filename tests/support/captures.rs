@@ -1,4 +1,4 @@
-//! Parser for the byte-exact kube-apiserver captures in `/work/shared/k8s-reference/`: turns a
+//! Parser for the byte-exact kube-apiserver captures in `../shared/k8s-reference/`: turns a
 //! capture file (`> ` request lines, `< ` response lines, `[body …]` blocks, watch chunks) into
 //! a list of [`Exchange`]s that a test can replay against the stand-in.
 
@@ -6,11 +6,19 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The folder holding the reference captures (`K8S_REFERENCE` overrides it).
+/// The folder holding the reference captures: `K8S_REFERENCE`, else `../shared/k8s-reference`
+/// beside the checkout (where CI and developers have it).
 pub fn reference_dir() -> PathBuf {
-    std::env::var_os("K8S_REFERENCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/k8s-reference"))
+    if let Some(dir) = std::env::var_os("K8S_REFERENCE") {
+        return PathBuf::from(dir);
+    }
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s-reference");
+    assert!(
+        beside.is_dir(),
+        "the reference captures are missing: expected {} (or set K8S_REFERENCE)",
+        beside.display()
+    );
+    beside
 }
 
 /// One request/response pair (a `=== #N` block) of a capture file.
