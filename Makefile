@@ -33,9 +33,9 @@ standin:
 	$(CARGO) run --locked -p kube-standin -- --listen 127.0.0.1:$${STANDIN_PORT:-6443} \
 	  --kubeconfig .tmp/standin/kubeconfig --ca-file .tmp/standin/ca.crt
 
-# Local product demo: API stand-in + JupyterHub (+ the proxy once it exists).
+# Local product demo: API stand-in + JupyterHub + kbatch-proxy; prints a user kubeconfig.
 demo: env
-	$(CARGO) build --locked -p kube-standin
+	$(CARGO) build --locked -p kube-standin -p kbatch-proxy
 	./scripts/demo.sh
 
 clean:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: run the product locally — the Kubernetes API stand-in and a real JupyterHub with
-# a `kbatch` service and a demo user — and print a ready kubeconfig. Ctrl-C stops everything.
-# Ports: API $DEMO_API_PORT (6443), hub $DEMO_HUB_PORT (8000). State lives in .tmp/demo/.
+# `make demo`: run the product locally — the Kubernetes API stand-in, a real JupyterHub with a
+# `kbatch` service and a demo user, and kbatch-proxy (TLS) between them — and print a ready
+# kubeconfig for the demo user. Ctrl-C stops everything.
+# Ports: API $DEMO_API_PORT (6443), hub $DEMO_HUB_PORT (8000), proxy $DEMO_KBATCH_PORT (8050).
+# State lives in .tmp/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -54,20 +56,74 @@ curl -sf -X POST -H "Authorization: token $HARNESS_TOKEN" "http://127.0.0.1:$HUB
 USER_TOKEN=$(curl -sf -X POST -H "Authorization: token $HARNESS_TOKEN" -d '{"note":"demo"}' \
   "http://127.0.0.1:$HUB_PORT/hub/api/users/demo/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+# A dev CA and serving certificate for the proxy: kubectl sends no token to an http:// server.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+  -subj "/CN=kbatch-proxy demo CA" -keyout "$DIR/ca.key" -out "$DIR/proxy-ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=kbatch-proxy" \
+  -keyout "$DIR/tls.key" -out "$DIR/tls.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$DIR/san.ext"
+openssl x509 -req -in "$DIR/tls.csr" -CA "$DIR/proxy-ca.crt" -CAkey "$DIR/ca.key" -CAcreateserial \
+  -days 7 -extfile "$DIR/san.ext" -out "$DIR/tls.crt" 2>/dev/null
+
+# The proxy's own credential is the stand-in's admin kubeconfig.
+NAMESPACE=$(python3 - <<'PY'
+import hashlib, re
+u = "demo"
+safe = re.sub(r"[^a-z0-9]+", "-", u.lower())[:40].strip("-")
+if safe != u:
+    safe = f"{safe}--{hashlib.sha256(u.encode()).hexdigest()[:7]}"
+print(f"kbatch-{safe}")
+PY
+)
+KUBECONFIG="$DIR/admin.kubeconfig" kubectl create namespace "$NAMESPACE" >/dev/null
+RUST_LOG=${RUST_LOG:-info} "$ROOT/target/debug/kbatch-proxy" --listen "127.0.0.1:$KBATCH_PORT" \
+  --kubeconfig "$DIR/admin.kubeconfig" --jupyterhub-api-url "http://127.0.0.1:$HUB_PORT/hub/api" \
+  --tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" >"$DIR/proxy.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 40); do
+  curl -sf --cacert "$DIR/proxy-ca.crt" "https://127.0.0.1:$KBATCH_PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.25
+done
+CA_B64=$(base64 -w0 "$DIR/proxy-ca.crt")
+cat >"$DIR/demo.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: kbatch
+  cluster:
+    server: https://127.0.0.1:$KBATCH_PORT
+    certificate-authority-data: $CA_B64
+users:
+- name: demo
+  user:
+    token: $USER_TOKEN
+contexts:
+- name: kbatch
+  context:
+    cluster: kbatch
+    user: demo
+    namespace: $NAMESPACE
+current-context: kbatch
+KC
+
 cat <<MSG
 
 == kbatch-proxy demo ==
-Kubernetes API stand-in : https://127.0.0.1:$API_PORT   (logs: $DIR/standin.log)
-JupyterHub              : http://127.0.0.1:$HUB_PORT    (logs: $DIR/jupyterhub.log)
+kbatch-proxy            : https://127.0.0.1:$KBATCH_PORT  (logs: $DIR/proxy.log)
+Kubernetes API stand-in : https://127.0.0.1:$API_PORT    (logs: $DIR/standin.log)
+JupyterHub              : http://127.0.0.1:$HUB_PORT     (logs: $DIR/jupyterhub.log)
 Hub user 'demo' token   : $USER_TOKEN
-kubeconfig (admin, stand-in): $DIR/admin.kubeconfig
+Namespace               : $NAMESPACE
+kubeconfig (demo user, through the proxy): $DIR/demo.kubeconfig
+kubeconfig (admin, straight to the stand-in): $DIR/admin.kubeconfig
 
-  export KUBECONFIG=$DIR/admin.kubeconfig
-  kubectl get ns
+In a second terminal:
+  export KUBECONFIG=$DIR/demo.kubeconfig
+  kubectl get pods
   kubectl create job hello --image=busybox -- echo hello && kubectl logs -f job/hello
+  kubectl get pods -n default      # refused: outside the demo user's namespace
 
-(The proxy between users and the API arrives with the next issue; the kubeconfig above talks
-to the stand-in directly.) Press Ctrl-C to stop.
+Press Ctrl-C to stop.
 MSG
-cat "$DIR/admin.kubeconfig"
+cat "$DIR/demo.kubeconfig"
 wait
