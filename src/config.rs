@@ -79,6 +79,9 @@ pub struct Args {
     /// Seconds a client may take to send request headers.
     #[arg(long, env = "KBATCH_HEADER_READ_TIMEOUT", default_value_t = 30)]
     pub header_read_timeout: u64,
+    /// Largest request body forwarded, in bytes (kube-apiserver's own limit is 3 MiB).
+    #[arg(long, env = "KBATCH_MAX_REQUEST_BODY", default_value_t = 3 * 1024 * 1024)]
+    pub max_request_body: usize,
     /// Seconds in-flight requests may run after SIGTERM.
     #[arg(long, env = "KBATCH_SHUTDOWN_GRACE", default_value_t = 25)]
     pub shutdown_grace: u64,

@@ -121,6 +121,7 @@ pub async fn run(
         upstream,
         hub,
         prefix: config.prefix.clone(),
+        max_request_body: config.args.max_request_body,
     });
     let opts = ServerOptions {
         header_read_timeout: Duration::from_secs(config.args.header_read_timeout),

@@ -27,6 +27,8 @@ pub struct AppState {
     pub hub: HubAuth,
     /// Route prefix (`/services/kbatch`), without a trailing slash; `""` for none.
     pub prefix: String,
+    /// Largest request body forwarded.
+    pub max_request_body: usize,
 }
 
 /// Handle one request; never fails.
@@ -105,6 +107,14 @@ async fn handle_inner(
     if let Decision::Deny(message) = decide(&kind, &user.name, &user.namespace) {
         return Err(ProxyError::Forbidden(message));
     }
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.max_request_body) {
+        return Err(ProxyError::PayloadTooLarge(state.max_request_body));
+    }
     forward(state, req, &path).await
 }
 
@@ -148,8 +158,10 @@ async fn forward(
     if let Some(h) = builder.headers_mut() {
         *h = headers::upstream_headers(&parts.headers);
     }
+    // A chunked body over the limit is cut off mid-stream (the upstream request then fails).
+    let limited = http_body_util::Limited::new(body, state.max_request_body);
     let upstream_req = builder
-        .body(stream(body))
+        .body(stream(limited))
         .map_err(|e| ProxyError::Internal(e.to_string()))?;
     let mut resp = state
         .upstream

@@ -123,6 +123,21 @@ impl Proxy {
         self.stop_and_wait();
     }
 
+    /// Start shutting down (stop accepting, drain) without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+
+    /// Wait until the proxy has finished draining (after [`Proxy::begin_shutdown`]).
+    pub fn wait_stopped(&mut self, within: std::time::Duration) -> bool {
+        match self.done.take() {
+            Some(d) => d.recv_timeout(within).is_ok(),
+            None => true,
+        }
+    }
+
     fn stop_and_wait(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
