@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint fmt-check clippy unit-tests standin demo env doc clean
+.PHONY: all build test lint fmt-check clippy unit-tests standin demo env doc bench clean
 
 all: build
 
@@ -37,6 +37,10 @@ standin:
 demo: env
 	$(CARGO) build --locked -p kube-standin -p kbatch-proxy
 	./scripts/demo.sh
+
+# Benchmarks (release build): latency of a small GET direct vs through the proxy.
+bench: env
+	$(CARGO) bench --locked --bench latency
 
 clean:
 	rm -rf .tmp
