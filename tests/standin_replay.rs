@@ -292,7 +292,7 @@ const KNOWN: &[Known] = &[
     Known { file: "crud/job.txt", exchange: 15, path: "$", reason: OTHER_OBJECTS },
     Known { file: "crud/job.txt", exchange: 16, path: "status", reason: "timing: the stand-in's job controller may update job1's status between the replay's read of the current resourceVersion and its PUT (409)" },
     Known { file: "crud/job.txt", exchange: 18, path: "$", reason: GO_TEXT },
-    Known { file: "crud/job.txt", exchange: 19, path: "$", reason: "a Job deleted without propagationPolicy (orphan) answers the Job with finalizers [orphan] upstream; the stand-in orphans at once and answers Status Success" },
+    Known { file: "crud/job.txt", exchange: 19, path: "$", reason: "a Job deleted without propagationPolicy (orphan) answers the Job with finalizers [orphan] upstream; the stand-in answers the held Job too but its metadata (generation, managedFields) differs" },
     Known { file: "crud/job.txt", exchange: 24, path: "$.items[].spec.nodeName", reason: KUBELET },
     // crud/cronjob.txt: clean.
     // patch/01-json-merge-strategic.txt

@@ -965,7 +965,27 @@ impl Api {
             });
         }
         if policy == "Orphan" && !opts.dry_run {
+            // As the orphan finalizer does: mark the owner deleting first, so controllers
+            // (the job controller) stop acting on it before its dependents are released.
+            let mut marking = obj.clone();
+            marking["metadata"]["deletionTimestamp"] = json!(t);
+            marking["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            // The finalizer keeps the garbage collector from removing it meanwhile.
+            meta_mut(&mut marking).insert("finalizers".into(), json!(["orphan"]));
+            let marked = self
+                .store
+                .write(res, ns, name, Write::Update(marking), None)
+                .map_err(|e| store_error(e, res, name))?;
             self.orphan_dependents(&obj);
+            let _ = self.store.write(res, ns, name, Write::Delete, None);
+            // kube-apiserver answers with the object as the orphan finalizer holds it.
+            let mut body = marked;
+            proto::order_keys(&mut body);
+            return Ok(Reply {
+                status: StatusCode::OK,
+                body,
+                warnings,
+            });
         }
         let uid = obj["metadata"]["uid"].as_str().unwrap_or("").to_string();
         if opts.dry_run {
