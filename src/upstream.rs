@@ -72,8 +72,8 @@ fn bearer(token: &str) -> Result<HeaderValue, UpstreamError> {
 }
 
 impl Upstream {
-    /// Load the configuration: the given kubeconfig file, else in-cluster service account, else
-    /// `KUBECONFIG` / `~/.kube/config` (kube's inference order).
+    /// Load the configuration: the given kubeconfig file, else the in-cluster service account,
+    /// else `KUBECONFIG` / `~/.kube/config`.
     pub async fn load(kubeconfig: Option<&Path>) -> Result<Self, UpstreamError> {
         let config = match kubeconfig {
             Some(path) => {
@@ -86,9 +86,18 @@ impl Upstream {
                 .await
                 .map_err(|e| UpstreamError::Config(e.to_string()))?
             }
-            None => kube::Config::infer()
-                .await
-                .map_err(|e| UpstreamError::Config(e.to_string()))?,
+            // In-cluster service account first (the deployment case), then KUBECONFIG or
+            // ~/.kube/config.
+            None => match kube::Config::incluster() {
+                Ok(c) => c,
+                Err(in_cluster) => kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions::default())
+                    .await
+                    .map_err(|e| {
+                        UpstreamError::Config(format!(
+                            "no --kubeconfig given, not in a cluster ({in_cluster}), and no usable KUBECONFIG or ~/.kube/config ({e})"
+                        ))
+                    })?,
+            },
         };
         Self::from_config(&config)
     }
