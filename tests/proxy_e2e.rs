@@ -188,6 +188,13 @@ fn watch_logs_and_exec_stream_through_the_proxy() {
         "-c",
         "sleep 2; echo one; sleep 2; echo two; sleep 2; echo three",
     ]);
+    // Logs of a pod not yet on a node answer 204 (empty), as kube-apiserver does.
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/talker",
+        "--timeout=20s",
+    ]);
     let started = Instant::now();
     let mut logs = k
         .command(&["logs", "-f", "talker", "--pod-running-timeout=20s"])

@@ -142,6 +142,13 @@ fn shutdown_drains_in_flight_streams_and_refuses_new_connections() {
         "-c",
         "echo a; sleep 3; echo b",
     ]);
+    // Logs of a pod not yet on a node answer 204 (empty), as kube-apiserver does.
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/drain",
+        "--timeout=20s",
+    ]);
     let mut logs = k
         .command(&["logs", "-f", "drain", "--pod-running-timeout=20s"])
         .stdout(Stdio::piped())

@@ -296,6 +296,13 @@ fn logs_follow_streams_lines_while_written() {
         "-c",
         "sleep 2; echo one; sleep 2; echo two; sleep 2; echo three",
     ]);
+    // Logs of a pod not yet on a node answer 204 (empty), as kube-apiserver does.
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/talker",
+        "--timeout=20s",
+    ]);
     let started = Instant::now();
     let mut child = k
         .command(&["logs", "-f", "talker", "--pod-running-timeout=20s"])
