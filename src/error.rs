@@ -97,6 +97,18 @@ impl ProxyError {
     }
 }
 
+/// An error and its causes on one line (hyper's and rustls's top-level errors say little).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
 fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ProxyBody> {
     let mut r = Response::new(full(body));
     *r.status_mut() = status;

@@ -19,6 +19,7 @@ use kube::client::ConfigExt;
 use secrecy::ExposeSecret;
 
 use crate::body::{empty, ProxyBody};
+use crate::error::error_chain;
 
 /// How often a token file (the rotating service-account token) is re-read.
 const TOKEN_FILE_REFRESH: Duration = Duration::from_secs(60);
@@ -245,16 +246,4 @@ impl Upstream {
             _ => false,
         }
     }
-}
-
-/// An error with its causes, for messages (hyper's top-level errors say little).
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }

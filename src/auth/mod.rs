@@ -21,6 +21,7 @@ pub use hub::{HubError, HubUser};
 pub use scopes::has_access;
 pub use token::{strip_ws_bearer_protocol, token_from_headers, Token};
 
+use crate::error::error_chain;
 use cache::VerdictCache;
 use hub::HubClient;
 use verdict::{decide, Verdict};
@@ -66,18 +67,6 @@ impl AuthError {
     pub fn hub_unavailable(err: &(dyn std::error::Error + 'static)) -> Self {
         AuthError::HubUnavailable(error_chain(err))
     }
-}
-
-/// `err: source: source…`, the whole cause chain on one line.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl PartialEq for AuthError {
