@@ -13,14 +13,13 @@ use crate::request::ApiRequest;
 use crate::status::{ApiError, ApiResult};
 use crate::store::Store;
 
-/// Answer `GET …/pods/{name}/log`.
-pub fn logs(store: &Store, runtime: &Runtime, req: &ApiRequest) -> ApiResult<Response<Body>> {
-    let q = &req.query;
-    let ns = req.namespace.clone().unwrap_or_default();
-    let name = req.name.clone().unwrap_or_default();
-    let pod = store
-        .get(req.main, &ns, &name)
-        .ok_or_else(|| ApiError::not_found(req.main, &name))?;
+/// The container a log or exec request addresses: the one asked for, or the only one;
+/// kube-apiserver's 400s when it is ambiguous or unknown.
+pub fn pick_container(
+    pod: &serde_json::Value,
+    name: &str,
+    requested: Option<&str>,
+) -> ApiResult<String> {
     let names: Vec<String> = pod["spec"]["containers"]
         .as_array()
         .map(|cs| {
@@ -29,7 +28,7 @@ pub fn logs(store: &Store, runtime: &Runtime, req: &ApiRequest) -> ApiResult<Res
                 .collect()
         })
         .unwrap_or_default();
-    let container = match q.get("container").filter(|c| !c.is_empty()) {
+    let container = match requested.filter(|c| !c.is_empty()) {
         Some(c) => c.to_string(),
         None if names.len() == 1 => names[0].clone(),
         None => {
@@ -44,6 +43,18 @@ pub fn logs(store: &Store, runtime: &Runtime, req: &ApiRequest) -> ApiResult<Res
             "container {container} is not valid for pod {name}"
         )));
     }
+    Ok(container)
+}
+
+/// Answer `GET …/pods/{name}/log`.
+pub fn logs(store: &Store, runtime: &Runtime, req: &ApiRequest) -> ApiResult<Response<Body>> {
+    let q = &req.query;
+    let ns = req.namespace.clone().unwrap_or_default();
+    let name = req.name.clone().unwrap_or_default();
+    let pod = store
+        .get(req.main, &ns, &name)
+        .ok_or_else(|| ApiError::not_found(req.main, &name))?;
+    let container = pick_container(&pod, &name, q.get("container"))?;
     let follow = q.bool("follow")?;
     let timestamps = q.bool("timestamps")?;
     let tail = q.int("tailLines")?;

@@ -620,31 +620,8 @@ fn connect(state: &State, r: &ApiRequest, req: Request<Incoming>) -> ApiResult<R
         )));
     }
     let mut opts = exec::ExecOptions::from_query(req.uri().query().unwrap_or(""))?;
-    let names: Vec<String> = pod["spec"]["containers"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c["name"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if opts.container.is_empty() {
-        match names.as_slice() {
-            [one] => opts.container = one.clone(),
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "a container name must be specified for pod {name}, choose one of: [{}]",
-                    names.join(" ")
-                )))
-            }
-        }
-    }
-    if !names.contains(&opts.container) {
-        return Err(ApiError::bad_request(format!(
-            "container {} is not valid for pod {name}",
-            opts.container
-        )));
-    }
+    let requested = std::mem::take(&mut opts.container);
+    opts.container = logs::pick_container(&pod, &name, Some(&requested))?;
     let attach = if r.res.subresource == "attach" {
         let log = state.runtime.log(&ns, &name, &opts.container);
         Some(attach_feed(log))

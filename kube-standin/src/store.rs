@@ -179,13 +179,7 @@ impl Store {
     /// name, with the resourceVersion the snapshot was taken at.
     pub fn list(&self, res: &ResourceDef, namespace: Option<&str>) -> (Vec<Value>, u64) {
         let inner = self.lock();
-        let items = inner
-            .objects
-            .range(range_for(res, namespace))
-            .filter(|(k, _)| namespace.is_none_or(|ns| k.2 == ns))
-            .map(|(_, v)| v.clone())
-            .collect();
-        (items, inner.rv)
+        (snapshot(&inner, res, namespace), inner.rv)
     }
 
     /// All objects of every stored kind in a namespace (for namespace deletion and GC).
@@ -289,19 +283,27 @@ impl Store {
         namespace: Option<&str>,
     ) -> (Vec<Value>, u64, broadcast::Receiver<Arc<Event>>) {
         let inner = self.lock();
-        let items = inner
-            .objects
-            .range(range_for(res, namespace))
-            .filter(|(k, _)| namespace.is_none_or(|ns| k.2 == ns))
-            .map(|(_, v)| v.clone())
-            .collect();
-        (items, inner.rv, self.events.subscribe())
+        (
+            snapshot(&inner, res, namespace),
+            inner.rv,
+            self.events.subscribe(),
+        )
     }
 
     /// A receiver for all future events (controllers).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
     }
+}
+
+/// The objects of `res` (in `namespace`, or all), sorted, under the caller's lock.
+fn snapshot(inner: &Inner, res: &ResourceDef, namespace: Option<&str>) -> Vec<Value> {
+    inner
+        .objects
+        .range(range_for(res, namespace))
+        .filter(|(k, _)| namespace.is_none_or(|ns| k.2 == ns))
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 fn range_for(res: &ResourceDef, namespace: Option<&str>) -> std::ops::RangeInclusive<Key> {
