@@ -285,45 +285,7 @@ fn logs_follow_streams_lines_while_written() {
     let k0 = c.kubectl("1.32", None);
     let ns = namespace(&k0, "logs");
     let k = c.kubectl("1.32", Some(&ns));
-    k.ok(&[
-        "run",
-        "talker",
-        "--image=busybox",
-        "--restart=Never",
-        "--command",
-        "--",
-        "sh",
-        "-c",
-        "sleep 2; echo one; sleep 2; echo two; sleep 2; echo three",
-    ]);
-    // Logs of a pod not yet on a node answer 204 (empty), as kube-apiserver does.
-    k.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "pod/talker",
-        "--timeout=20s",
-    ]);
-    let started = Instant::now();
-    let mut child = k
-        .command(&["logs", "-f", "talker", "--pod-running-timeout=20s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl logs -f");
-    let stdout = child.stdout.take().expect("piped");
-    let mut arrivals = Vec::new();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        arrivals.push((line, started.elapsed()));
-    }
-    let status = child.wait().expect("wait");
-    assert!(status.success(), "kubectl logs -f failed");
-    let lines: Vec<&str> = arrivals.iter().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(lines, vec!["one", "two", "three"]);
-    // "one" arrives before "three" was written: the stream is not collected first.
-    assert!(
-        arrivals[2].1 - arrivals[0].1 >= Duration::from_millis(1500),
-        "{arrivals:?}"
-    );
+    k.assert_logs_follow_streams("talker");
     let tail = k.ok(&["logs", "talker", "--tail=1"]);
     assert_eq!(tail, "three\n");
 }

@@ -256,6 +256,52 @@ impl Kubectl {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Run pod `pod` whose container writes `one`, `two`, `three` two seconds apart, follow its
+    /// logs, and check the lines arrive as they are written (not collected at the end).
+    pub fn assert_logs_follow_streams(&self, pod: &str) {
+        self.ok(&[
+            "run",
+            pod,
+            "--image=busybox",
+            "--restart=Never",
+            "--command",
+            "--",
+            "sh",
+            "-c",
+            "sleep 2; echo one; sleep 2; echo two; sleep 2; echo three",
+        ]);
+        // Logs of a pod not yet on a node answer 204 (empty), as kube-apiserver does.
+        self.ok(&[
+            "wait",
+            "--for=condition=Ready",
+            &format!("pod/{pod}"),
+            "--timeout=20s",
+        ]);
+        let started = std::time::Instant::now();
+        let mut child = self
+            .command(&["logs", "-f", pod, "--pod-running-timeout=20s"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("kubectl logs -f");
+        let out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let arrivals: Vec<(String, std::time::Duration)> = std::io::BufRead::lines(out)
+            .map_while(Result::ok)
+            .map(|l| (l, started.elapsed()))
+            .collect();
+        assert!(
+            child.wait().expect("wait").success(),
+            "kubectl logs -f failed"
+        );
+        let text: Vec<&str> = arrivals.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(text, vec!["one", "two", "three"]);
+        // "three" is written 4 s after "one": a collected stream would deliver them together.
+        assert!(
+            arrivals[2].1 - arrivals[0].1 >= std::time::Duration::from_millis(3000),
+            "lines were collected, not streamed: {arrivals:?}"
+        );
+    }
+
     /// The command, for spawning long-running kubectl (watch, logs -f).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
