@@ -114,6 +114,12 @@ pub struct Args {
         default_value = r#"{"app.kubernetes.io/managed-by":"kbatch"}"#
     )]
     pub labels: String,
+    /// Upstream identity (service account or impersonation).
+    #[command(flatten)]
+    pub identity: crate::impersonation::IdentityArgs,
+    /// Namespace provisioning.
+    #[command(flatten)]
+    pub provision: crate::provision::ProvisionArgs,
 }
 
 /// The validated configuration.

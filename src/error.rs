@@ -34,6 +34,9 @@ pub enum ProxyError {
     /// The hub could not be reached or answered with an error.
     #[error("the JupyterHub API is unavailable: {0}")]
     ServiceUnavailable(String),
+    /// A step the proxy takes on the user's behalf (namespace provisioning) failed upstream.
+    #[error("{0}")]
+    Unavailable(String),
     /// The proxy failed internally (never used for client mistakes).
     #[error("internal error: {0}")]
     Internal(String),
@@ -51,6 +54,7 @@ impl ProxyError {
             ProxyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProxyError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ProxyError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +70,7 @@ impl ProxyError {
             ProxyError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ProxyError::BadGateway(_) => "ServiceUnavailable",
             ProxyError::ServiceUnavailable(_) => "ServiceUnavailable",
+            ProxyError::Unavailable(_) => "ServiceUnavailable",
             ProxyError::Internal(_) => "InternalError",
         }
     }

@@ -10,10 +10,12 @@
 //! - [`scope`]: namespace confinement decisions.
 //! - [`headers`]: header hygiene for forwarded requests and relayed responses.
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
+//! - [`impersonation`]: the upstream identity mode and the `Impersonate-*` headers it adds.
 //! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
 //!
 //! I/O at the edges:
 //! - [`auth`]: token extraction, the JupyterHub client and the moka cache in front of it.
+//! - [`provision`]: the user's namespace, its manifests and RoleBinding, on first use.
 //! - [`upstream`]: the pooled client to the API server (HTTP/2, HTTP/1.1 for upgrades).
 //! - [`router`]: one request: health, prefix, auth, confinement, streaming relay, upgrades.
 //! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
@@ -25,6 +27,8 @@ pub mod config;
 pub mod error;
 pub mod headers;
 pub mod identity;
+pub mod impersonation;
+pub mod provision;
 pub mod request_info;
 pub mod router;
 pub mod scope;
@@ -40,6 +44,8 @@ use tokio::net::TcpListener;
 
 use crate::auth::{HubAuth, HubAuthConfig};
 use crate::config::Config;
+use crate::impersonation::IdentityConfig;
+use crate::provision::{ProvisionConfig, Provisioner};
 use crate::router::AppState;
 use crate::server::ServerOptions;
 use crate::upstream::Upstream;
@@ -56,6 +62,12 @@ pub enum StartError {
     /// The hub client.
     #[error("JupyterHub client: {0}")]
     Hub(#[from] auth::AuthError),
+    /// The upstream identity settings.
+    #[error(transparent)]
+    Identity(#[from] impersonation::IdentityError),
+    /// The provisioning settings.
+    #[error(transparent)]
+    Provision(#[from] provision::ProvisionError),
     /// A required setting is missing.
     #[error("{0}")]
     Missing(&'static str),
@@ -98,6 +110,30 @@ pub fn hub_config(config: &Config) -> Result<HubAuthConfig, StartError> {
     })
 }
 
+/// The provisioning configuration from the proxy's configuration.
+pub fn provision_config(
+    config: &Config,
+    identity: &IdentityConfig,
+) -> Result<ProvisionConfig, StartError> {
+    let a = &config.args;
+    let manifests = match &a.namespace_manifests_file {
+        Some(p) => provision::parse_manifests(p)?,
+        None => Vec::new(),
+    };
+    let psa_level = Some(a.provision.psa_level.clone()).filter(|l| l != "none");
+    let bind = identity
+        .impersonates()
+        .then(|| (a.provision.user_cluster_role.clone(), identity.clone()));
+    Ok(ProvisionConfig {
+        enabled: a.create_user_namespace,
+        labels: config.labels.clone(),
+        psa_level,
+        manifests,
+        bind,
+        cache_ttl: Duration::from_secs(a.provision.cache_ttl),
+    })
+}
+
 /// Run the proxy on `listener` until `shutdown` resolves, then drain.
 pub async fn run(
     config: Config,
@@ -106,6 +142,8 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let upstream = Upstream::load(config.args.kubeconfig.as_deref()).await?;
     let hub = HubAuth::new(hub_config(&config)?)?;
+    let identity = IdentityConfig::from_args(&config.args.identity)?;
+    let provisioner = Provisioner::new(provision_config(&config, &identity)?);
     let tls = match (&config.args.tls_cert, &config.args.tls_key) {
         (Some(c), Some(k)) => Some(tls::server_config(c, k)?),
         _ => None,
@@ -115,6 +153,7 @@ pub async fn run(
         upstream = %upstream.base(),
         tls = tls.is_some(),
         prefix = %config.prefix,
+        identity = ?identity.mode,
         "kbatch-proxy starting"
     );
     let state = Arc::new(AppState {
@@ -122,6 +161,8 @@ pub async fn run(
         hub,
         prefix: config.prefix.clone(),
         max_request_body: config.args.max_request_body,
+        identity,
+        provisioner,
     });
     let opts = ServerOptions {
         header_read_timeout: Duration::from_secs(config.args.header_read_timeout),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -15,6 +15,8 @@ use crate::auth::{token_from_headers, AuthError, HubAuth, User};
 use crate::body::{full, stream, ProxyBody};
 use crate::error::ProxyError;
 use crate::headers;
+use crate::impersonation::IdentityConfig;
+use crate::provision::Provisioner;
 use crate::request_info::{check_canonical, classify, PathKind};
 use crate::scope::{decide, Decision};
 use crate::upstream::Upstream;
@@ -29,6 +31,10 @@ pub struct AppState {
     pub prefix: String,
     /// Largest request body forwarded.
     pub max_request_body: usize,
+    /// How requests identify themselves upstream.
+    pub identity: IdentityConfig,
+    /// User namespace provisioning.
+    pub provisioner: Provisioner,
 }
 
 /// Handle one request; never fails.
@@ -107,6 +113,16 @@ async fn handle_inner(
     if let Decision::Deny(message) = decide(&kind, &user.name, &user.namespace) {
         return Err(ProxyError::Forbidden(message));
     }
+    // Fail closed: without an upstream identity for this user nothing is forwarded.
+    let identity = state
+        .identity
+        .headers_for(&user)
+        .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
+    state
+        .provisioner
+        .ensure(&state.upstream, &user)
+        .await
+        .map_err(|e| ProxyError::Unavailable(e.to_string()))?;
     let declared = req
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -115,7 +131,7 @@ async fn handle_inner(
     if declared.is_some_and(|n| n > state.max_request_body) {
         return Err(ProxyError::PayloadTooLarge(state.max_request_body));
     }
-    forward(state, req, &path).await
+    forward(state, req, &path, &identity).await
 }
 
 async fn authenticate(state: &AppState, req: &Request<Incoming>) -> Result<Arc<User>, ProxyError> {
@@ -142,6 +158,7 @@ async fn forward(
     state: &AppState,
     mut req: Request<Incoming>,
     path: &str,
+    identity: &[(HeaderName, HeaderValue)],
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let upgrade = headers::is_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
@@ -157,6 +174,10 @@ async fn forward(
     let mut builder = Request::builder().method(parts.method).uri(uri);
     if let Some(h) = builder.headers_mut() {
         *h = headers::upstream_headers(&parts.headers);
+        // Added after the client's Impersonate-* headers were stripped.
+        for (k, v) in identity {
+            h.append(k.clone(), v.clone());
+        }
     }
     // A chunked body over the limit is cut off mid-stream (the upstream request then fails).
     let limited = http_body_util::Limited::new(body, state.max_request_body);

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderValue, AUTHORIZATION};
-use http::{Request, Response, Uri};
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -18,11 +20,14 @@ use hyper_util::rt::TokioExecutor;
 use kube::client::ConfigExt;
 use secrecy::ExposeSecret;
 
-use crate::body::{empty, ProxyBody};
+use crate::body::{empty, full, ProxyBody};
 use crate::error::error_chain;
 
 /// How often a token file (the rotating service-account token) is re-read.
 const TOKEN_FILE_REFRESH: Duration = Duration::from_secs(60);
+
+/// Largest answer [`Upstream::call`] collects.
+pub const MAX_CALL_RESPONSE: usize = 16 * 1024 * 1024;
 
 /// Errors setting up or using the upstream connection.
 #[derive(Debug, thiserror::Error)]
@@ -230,6 +235,39 @@ impl Upstream {
             .request(req)
             .await
             .map_err(|e| UpstreamError::Send(error_chain(&e)))
+    }
+
+    /// One small request with the proxy's own credential (and `extra` headers, e.g.
+    /// impersonation), its answer collected (at most `MAX_CALL_RESPONSE` bytes). For the
+    /// proxy's own work (provisioning, kbatch calls, dry runs), never for relaying.
+    pub async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        extra: &[(HeaderName, HeaderValue)],
+        content_type: Option<&'static str>,
+        body: Bytes,
+    ) -> Result<(StatusCode, Bytes), UpstreamError> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(self.uri_for(path_and_query)?)
+            .header(ACCEPT, "application/json");
+        if let Some(ct) = content_type {
+            builder = builder.header(CONTENT_TYPE, ct);
+        }
+        for (k, v) in extra {
+            builder = builder.header(k, v);
+        }
+        let req = builder
+            .body(full(body))
+            .map_err(|e| UpstreamError::Send(e.to_string()))?;
+        let resp = self.send(req, false).await?;
+        let status = resp.status();
+        let collected = Limited::new(resp.into_body(), MAX_CALL_RESPONSE)
+            .collect()
+            .await
+            .map_err(|e| UpstreamError::Send(format!("reading the answer: {e}")))?;
+        Ok((status, collected.to_bytes()))
     }
 
     /// Whether the API server answers (`GET /readyz` with the proxy's credential; any HTTP
