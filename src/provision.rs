@@ -190,12 +190,15 @@ pub fn api_prefix(api_version: &str) -> String {
     }
 }
 
+/// kind → (plural, namespaced), for one apiVersion.
+type KindTable = HashMap<String, (String, bool)>;
+
 /// Provisions user namespaces; cheap to share.
 pub struct Provisioner {
     cfg: ProvisionConfig,
     done: Cache<String, ()>,
     /// apiVersion → kind → (plural, namespaced), from discovery.
-    plurals: Mutex<HashMap<String, HashMap<String, (String, bool)>>>,
+    plurals: Mutex<HashMap<String, KindTable>>,
 }
 
 impl Provisioner {
