@@ -121,9 +121,10 @@ pub fn provision_config(
         None => Vec::new(),
     };
     let psa_level = Some(a.provision.psa_level.clone()).filter(|l| l != "none");
-    let bind = identity
-        .impersonates()
-        .then(|| (a.provision.user_cluster_role.clone(), identity.clone()));
+    // An empty role name leaves the user's RBAC to the operator.
+    let role = a.provision.user_cluster_role.trim();
+    let bind =
+        (identity.impersonates() && !role.is_empty()).then(|| (role.to_string(), identity.clone()));
     Ok(ProvisionConfig {
         enabled: a.create_user_namespace,
         labels: config.labels.clone(),

@@ -40,7 +40,8 @@ pub struct ProvisionArgs {
         value_parser = ["privileged", "baseline", "restricted", "none"]
     )]
     pub psa_level: String,
-    /// ClusterRole bound to the impersonated user in their namespace (`impersonate` mode).
+    /// ClusterRole bound to the impersonated user in their namespace (`impersonate` mode);
+    /// empty for no binding (the operator grants RBAC some other way).
     #[arg(
         long = "user-cluster-role",
         env = "KBATCH_USER_CLUSTER_ROLE",
@@ -240,7 +241,12 @@ impl Provisioner {
         match status {
             StatusCode::CREATED => tracing::info!(namespace = %ns, "created user namespace"),
             StatusCode::CONFLICT => {}
-            s => return Err(fail(format!("creating the namespace: {s}: {answer}"))),
+            s => {
+                return Err(fail(format!(
+                    "creating the namespace: {s}: {}",
+                    message(&answer)
+                )))
+            }
         }
         for manifest in &self.cfg.manifests {
             let m = manifest_for(&self.cfg, manifest, ns);
@@ -298,7 +304,10 @@ impl Provisioner {
         if status.is_success() {
             return Ok(());
         }
-        Err(format!("applying {kind} {name}: {status}: {answer}"))
+        Err(format!(
+            "applying {kind} {name}: {status}: {}",
+            message(&answer)
+        ))
     }
 
     /// The plural and scope of a kind, from discovery (cached per apiVersion).
@@ -320,7 +329,10 @@ impl Provisioner {
         )
         .await?;
         if !status.is_success() {
-            return Err(format!("discovery of {api_version}: {status}: {answer}"));
+            return Err(format!(
+                "discovery of {api_version}: {status}: {}",
+                message(&answer)
+            ));
         }
         let list: Value = serde_json::from_str(&answer).map_err(|e| e.to_string())?;
         let mut kinds = HashMap::new();
@@ -368,13 +380,15 @@ async fn send(
         .call(method, path, &[], ct, bytes)
         .await
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&answer);
-    // A Status answer says it best in its message.
-    let message = serde_json::from_str::<Value>(&text)
+    Ok((status, String::from_utf8_lossy(&answer).into_owned()))
+}
+
+/// What an error answer says: a `Status`'s message, else the start of the body.
+fn message(answer: &str) -> String {
+    serde_json::from_str::<Value>(answer)
         .ok()
         .and_then(|v| v["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| text.chars().take(500).collect());
-    Ok((status, message))
+        .unwrap_or_else(|| answer.chars().take(300).collect())
 }
 
 #[cfg(test)]
