@@ -1,0 +1,143 @@
+//! Namespace confinement end to end with real kubectl through kbatch-proxy: a user's kubectl
+//! works as if their namespace were the whole cluster, and nothing outside it is reachable.
+
+mod support;
+
+use kbatch_proxy::identity::namespace_for;
+use kube_standin::kubeconfig::{kubeconfig, Credential};
+use support::cluster::{Cluster, Kubectl};
+use support::hub::{Hub, KBATCH_USERS_GROUP};
+use support::proxy::Proxy;
+
+struct User {
+    name: String,
+    token: String,
+    namespace: String,
+}
+
+fn user(base: &str) -> User {
+    let hub = Hub::shared();
+    let name = hub.new_user(base, &[KBATCH_USERS_GROUP]);
+    User {
+        token: hub.token_for(&name, None),
+        namespace: namespace_for(&name),
+        name,
+    }
+}
+
+/// kubectl through the proxy with a kubeconfig that names no namespace.
+fn kubectl_without_namespace(c: &Cluster, proxy: &Proxy, minor: &str, token: &str) -> Kubectl {
+    let path = c
+        .dir
+        .path()
+        .join(format!("nons-{}.yaml", support::tools::unique_suffix()));
+    let kc = kubeconfig(
+        &proxy.url,
+        Some(&proxy.ca_pem),
+        &Credential::Token(token.into()),
+        None,
+        "kbatch",
+    );
+    std::fs::write(&path, kc).expect("write kubeconfig");
+    c.kubectl_with(minor, path)
+}
+
+#[test]
+fn kubectl_sees_only_the_users_namespace() {
+    let c = Cluster::start();
+    let hub = Hub::shared();
+    let proxy = Proxy::start(&c, &hub.api_url(), &[]);
+    let alice = user("conf-alice");
+    let bob = user("conf-bob");
+    // Bob exists upstream with a pod of his own; alice must never see it.
+    proxy
+        .kubectl(&c, "1.33", &bob.token, &bob.namespace)
+        .ok(&["run", "bobs", "--image=busybox", "--restart=Never", "--", "sleep", "60"]);
+    let admin = c.kubectl("1.33", None);
+    admin.ok(&["create", "namespace", "other-team"]);
+    admin.ok(&["create", "configmap", "secret-plans", "-n", "other-team", "--from-literal=a=b"]);
+    for minor in ["1.27", "1.33"] {
+        let k = proxy.kubectl(&c, minor, &alice.token, &alice.namespace);
+        let pod = format!("mine-{}", minor.replace('.', "-"));
+        k.ok(&["run", &pod, "--image=busybox", "--restart=Never", "--", "sleep", "60"]);
+        // get ns: only the user's namespace.
+        let ns = k.ok(&["get", "namespaces", "-o", "name"]);
+        assert_eq!(ns.trim(), format!("namespace/{}", alice.namespace), "{ns}");
+        let table = k.ok(&["get", "ns"]);
+        assert!(table.contains("STATUS") && table.contains(&alice.namespace), "{table}");
+        assert!(!table.contains("other-team") && !table.contains(&bob.namespace));
+        // get pods -A: only the user's pods.
+        let all = k.ok(&["get", "pods", "-A", "-o", "name"]);
+        assert!(all.contains(&format!("pod/{pod}")), "{all}");
+        assert!(!all.contains("bobs"), "{all}");
+        let wide = k.ok(&["get", "pods", "--all-namespaces"]);
+        assert!(wide.contains("NAMESPACE") && wide.contains(&alice.namespace), "{wide}");
+        assert!(!wide.contains(&bob.namespace));
+        // Other namespaces and cluster-scoped objects: Forbidden, as kubectl prints it.
+        for args in [
+            vec!["get", "pods", "-n", "kube-system"],
+            vec!["get", "configmaps", "-n", "other-team"],
+            vec!["get", "pods", "-n", &bob.namespace],
+            vec!["get", "nodes"],
+            vec!["create", "namespace", "x"],
+            vec!["delete", "namespace", &alice.namespace],
+            vec!["get", "namespace", "other-team"],
+            vec!["get", "clusterroles"],
+        ] {
+            let err = k.fails(&args);
+            assert!(err.contains("Forbidden") || err.contains("forbidden"), "{args:?}: {err}");
+        }
+        // auth can-i tells the truth.
+        assert_eq!(k.ok(&["auth", "can-i", "create", "pods"]).trim(), "yes");
+        assert_eq!(k.ok(&["auth", "can-i", "get", "pods/log"]).trim(), "yes");
+        let no = |args: &[&str]| {
+            let out = k.command(args).output().expect("kubectl runs");
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no", "{args:?}");
+        };
+        no(&["auth", "can-i", "get", "pods", "-n", "kube-system"]);
+        no(&["auth", "can-i", "list", "nodes"]);
+        no(&["auth", "can-i", "create", "namespaces"]);
+        no(&["auth", "can-i", "create", "rolebindings"]);
+    }
+    // Write access went only to alice's namespace.
+    let upstream = admin.ok(&["get", "pods", "-A", "-o", "name"]);
+    assert!(upstream.contains("mine-1-33") && upstream.contains("bobs"));
+    assert_eq!(
+        admin.ok(&["get", "configmap", "secret-plans", "-n", "other-team", "-o", "jsonpath={.data.a}"]),
+        "b"
+    );
+}
+
+#[test]
+fn a_kubeconfig_without_a_namespace_works() {
+    let c = Cluster::start();
+    let hub = Hub::shared();
+    let proxy = Proxy::start(&c, &hub.api_url(), &[]);
+    let u = user("conf-nons");
+    for minor in ["1.27", "1.33"] {
+        let k = kubectl_without_namespace(&c, &proxy, minor, &u.token);
+        let cm = format!("cm-{}", minor.replace('.', "-"));
+        k.ok(&["create", "configmap", &cm, "--from-literal=a=b"]);
+        let got = k.ok(&["get", "configmap", &cm, "-o", "jsonpath={.metadata.namespace}"]);
+        assert_eq!(got, u.namespace);
+        // A manifest naming namespace "default" lands in the user's namespace too.
+        let manifest = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}-d\n  namespace: default\ndata:\n  a: b\n"
+        );
+        let out = k.run_with_stdin(&["apply", "-f", "-"], Some(&manifest));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let listed = k.ok(&["get", "configmaps", "-o", "name"]);
+        assert!(listed.contains(&format!("configmap/{cm}-d")), "{listed}");
+        // A manifest naming another namespace is refused.
+        let foreign = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}-f\n  namespace: kube-system\n"
+        );
+        let out = k.run_with_stdin(&["create", "-f", "-"], Some(&foreign));
+        assert!(!out.status.success());
+        let whoami = k.ok(&["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+        assert_eq!(whoami, u.name);
+    }
+    let admin = c.kubectl("1.33", None);
+    let defaults = admin.ok(&["get", "configmaps", "-n", "default", "-o", "name"]);
+    assert!(!defaults.contains("cm-1"), "nothing landed in default: {defaults}");
+}
