@@ -114,6 +114,9 @@ pub struct Args {
         default_value = r#"{"app.kubernetes.io/managed-by":"kbatch"}"#
     )]
     pub labels: String,
+    /// Flags of the `/kubeconfig` endpoint.
+    #[command(flatten)]
+    pub user_kubeconfig: crate::kubeconfig::KubeconfigArgs,
 }
 
 /// The validated configuration.
