@@ -126,14 +126,21 @@ fn chart_lints_clean_for_every_mode() {
     ] {
         let (ok, report) = helper(&["lint", &chart(), &values.to_string()]);
         assert!(ok, "{report}");
-        assert_eq!(report["errors"], json!([]), "lint errors for {values}: {report}");
+        assert_eq!(
+            report["errors"],
+            json!([]),
+            "lint errors for {values}: {report}"
+        );
         let serious: Vec<&Value> = report["messages"]
             .as_array()
             .expect("messages")
             .iter()
             .filter(|m| m["severity"].as_i64().unwrap_or(0) >= 2)
             .collect();
-        assert!(serious.is_empty(), "lint warnings for {values}: {serious:#?}");
+        assert!(
+            serious.is_empty(),
+            "lint warnings for {values}: {serious:#?}"
+        );
     }
 }
 
@@ -166,10 +173,16 @@ fn default_values_render_a_hardened_deployment() {
     assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_ne!(pod["securityContext"]["runAsUser"], 0);
-    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
     // Only the proxy's pods mount a ServiceAccount token (their upstream credential).
     assert_eq!(pod["automountServiceAccountToken"], true);
-    assert_eq!(r.one("ServiceAccount")["automountServiceAccountToken"], false);
+    assert_eq!(
+        r.one("ServiceAccount")["automountServiceAccountToken"],
+        false
+    );
     assert_eq!(
         pod["serviceAccountName"],
         r.one("ServiceAccount")["metadata"]["name"]
@@ -181,12 +194,22 @@ fn default_values_render_a_hardened_deployment() {
         r.one("Deployment")["spec"]["selector"]["matchLabels"]
     );
     assert_eq!(r.one("Service")["spec"]["ports"][0]["port"], 80);
-    assert_eq!(r.env("KBATCH_UPSTREAM_IDENTITY").as_deref(), Some("service-account"));
-    assert_eq!(r.env("KBATCH_POLICIES_DIR").as_deref(), Some("/etc/kbatch-proxy/policies"));
+    assert_eq!(
+        r.env("KBATCH_UPSTREAM_IDENTITY").as_deref(),
+        Some("service-account")
+    );
+    assert_eq!(
+        r.env("KBATCH_POLICIES_DIR").as_deref(),
+        Some("/etc/kbatch-proxy/policies")
+    );
     // No token configured: no Secret, no token variable.
     assert!(r.of_kind("Secret").is_empty());
     assert_eq!(r.env("JUPYTERHUB_API_TOKEN"), None);
-    assert!(r.notes.contains("access:services!service=kbatch"), "{}", r.notes);
+    assert!(
+        r.notes.contains("access:services!service=kbatch"),
+        "{}",
+        r.notes
+    );
 }
 
 #[test]
@@ -195,7 +218,11 @@ fn hub_token_only_reaches_the_pod_through_a_secret() {
     let secret = r.one("Secret");
     use base64::Engine as _;
     let stored = base64::engine::general_purpose::STANDARD
-        .decode(secret["data"]["JUPYTERHUB_API_TOKEN"].as_str().expect("data"))
+        .decode(
+            secret["data"]["JUPYTERHUB_API_TOKEN"]
+                .as_str()
+                .expect("data"),
+        )
         .expect("base64");
     assert_eq!(stored, TOKEN.as_bytes());
     let env = r.container()["env"].as_array().expect("env").clone();
@@ -203,8 +230,14 @@ fn hub_token_only_reaches_the_pod_through_a_secret() {
         .iter()
         .find(|e| e["name"] == "JUPYTERHUB_API_TOKEN")
         .expect("token env");
-    assert_eq!(tok["valueFrom"]["secretKeyRef"]["name"], secret["metadata"]["name"]);
-    assert_eq!(tok["valueFrom"]["secretKeyRef"]["key"], "JUPYTERHUB_API_TOKEN");
+    assert_eq!(
+        tok["valueFrom"]["secretKeyRef"]["name"],
+        secret["metadata"]["name"]
+    );
+    assert_eq!(
+        tok["valueFrom"]["secretKeyRef"]["key"],
+        "JUPYTERHUB_API_TOKEN"
+    );
     assert!(tok.get("value").is_none());
     // The token appears in no object but the Secret.
     for o in &r.objects {
@@ -220,7 +253,10 @@ fn hub_token_only_reaches_the_pod_through_a_secret() {
         .iter()
         .find(|e| e["name"] == "JUPYTERHUB_API_TOKEN")
         .expect("token env");
-    assert_eq!(tok["valueFrom"]["secretKeyRef"], json!({"name": "hub-token", "key": "token"}));
+    assert_eq!(
+        tok["valueFrom"]["secretKeyRef"],
+        json!({"name": "hub-token", "key": "token"})
+    );
     // A token in extra_env would be a plain value: refused.
     let e = render_error(json!({"app": {"extra_env": {"JUPYTERHUB_API_TOKEN": "x"}}}));
     assert!(e.contains("plain env value"), "{e}");
@@ -231,8 +267,20 @@ fn service_account_mode_rbac_grants_what_the_proxy_forwards_to_its_service_accou
     let r = render(json!({}));
     for (group, resource, verbs) in [
         ("", "namespaces", &["get", "list", "watch", "create"][..]),
-        ("batch", "jobs", &["get", "list", "watch", "create", "update", "patch", "delete"]),
-        ("batch", "cronjobs", &["get", "list", "watch", "create", "update", "patch", "delete"]),
+        (
+            "batch",
+            "jobs",
+            &[
+                "get", "list", "watch", "create", "update", "patch", "delete",
+            ],
+        ),
+        (
+            "batch",
+            "cronjobs",
+            &[
+                "get", "list", "watch", "create", "update", "patch", "delete",
+            ],
+        ),
         ("", "pods", &["get", "list", "watch", "create", "delete"]),
         ("", "pods/log", &["get"]),
         ("", "pods/exec", &["get", "create"]),
@@ -241,7 +289,10 @@ fn service_account_mode_rbac_grants_what_the_proxy_forwards_to_its_service_accou
         ("apps", "deployments", &["create", "get"]),
     ] {
         for v in verbs {
-            assert!(r.grants(group, resource, v), "{v} {group}/{resource} missing");
+            assert!(
+                r.grants(group, resource, v),
+                "{v} {group}/{resource} missing"
+            );
         }
     }
     for (group, resource, verb) in [
@@ -254,11 +305,17 @@ fn service_account_mode_rbac_grants_what_the_proxy_forwards_to_its_service_accou
         ("", "nodes", "get"),
         ("", "resourcequotas", "create"),
     ] {
-        assert!(!r.grants(group, resource, verb), "{verb} {group}/{resource} must not be granted");
+        assert!(
+            !r.grants(group, resource, verb),
+            "{verb} {group}/{resource} must not be granted"
+        );
     }
     assert!(!r.to_string_all().contains("\"*\""), "no wildcards in RBAC");
     let binding = r.one("ClusterRoleBinding");
-    assert_eq!(binding["roleRef"]["name"], r.one("ClusterRole")["metadata"]["name"]);
+    assert_eq!(
+        binding["roleRef"]["name"],
+        r.one("ClusterRole")["metadata"]["name"]
+    );
     assert_eq!(
         binding["subjects"],
         json!([{"kind": "ServiceAccount", "name": "kbatch-kbatch-proxy", "namespace": "jhub"}])
@@ -290,22 +347,43 @@ fn impersonate_mode_rbac_is_impersonation_and_provisioning_only() {
     let bind: Vec<&Value> = r
         .cluster_rules()
         .iter()
-        .filter(|x| x["verbs"].as_array().is_some_and(|v| v.iter().any(|v| v == "bind")))
+        .filter(|x| {
+            x["verbs"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v == "bind"))
+        })
         .collect();
     assert_eq!(bind.len(), 1);
     assert_eq!(bind[0]["resources"], json!(["clusterroles"]));
     assert_eq!(bind[0]["resourceNames"], json!(["kbatch-user"]));
     // Users' rights come from the bound ClusterRole, not from the proxy.
-    for (group, resource) in [("", "pods"), ("", "secrets"), ("batch", "jobs"), ("", "pods/exec")] {
+    for (group, resource) in [
+        ("", "pods"),
+        ("", "secrets"),
+        ("batch", "jobs"),
+        ("", "pods/exec"),
+    ] {
         for verb in ["get", "create", "delete"] {
-            assert!(!r.grants(group, resource, verb), "{verb} {group}/{resource}");
+            assert!(
+                !r.grants(group, resource, verb),
+                "{verb} {group}/{resource}"
+            );
         }
     }
     assert!(!r.grants("rbac.authorization.k8s.io", "clusterroles", "escalate"));
-    assert_eq!(r.env("KBATCH_UPSTREAM_IDENTITY").as_deref(), Some("impersonate"));
+    assert_eq!(
+        r.env("KBATCH_UPSTREAM_IDENTITY").as_deref(),
+        Some("impersonate")
+    );
     assert_eq!(r.env("KBATCH_IMPERSONATE_PREFIX").as_deref(), Some("hub:"));
-    assert_eq!(r.env("KBATCH_USER_CLUSTER_ROLE").as_deref(), Some("kbatch-user"));
-    assert_eq!(r.env("KBATCH_NAMESPACE_PSA_LEVEL").as_deref(), Some("restricted"));
+    assert_eq!(
+        r.env("KBATCH_USER_CLUSTER_ROLE").as_deref(),
+        Some("kbatch-user")
+    );
+    assert_eq!(
+        r.env("KBATCH_NAMESPACE_PSA_LEVEL").as_deref(),
+        Some("restricted")
+    );
     let binding = r.one("ClusterRoleBinding");
     assert_eq!(binding["subjects"][0]["kind"], "ServiceAccount");
     // Namespace manifests add exactly their kinds, for server-side apply.
@@ -317,14 +395,21 @@ fn impersonate_mode_rbac_is_impersonation_and_provisioning_only() {
             {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "l"}, "spec": {"limits": []}},
         ],
     }));
-    for (group, resource) in [("", "resourcequotas"), ("networking.k8s.io", "networkpolicies"), ("", "limitranges")] {
+    for (group, resource) in [
+        ("", "resourcequotas"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("", "limitranges"),
+    ] {
         for verb in ["get", "create", "patch"] {
             assert!(r.grants(group, resource, verb), "{verb} {group}/{resource}");
         }
         assert!(!r.grants(group, resource, "delete"));
     }
     let e = render_error(json!({"upstreamIdentity": "root"}));
-    assert!(e.contains("upstreamIdentity must be service-account or impersonate"), "{e}");
+    assert!(
+        e.contains("upstreamIdentity must be service-account or impersonate"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -348,15 +433,27 @@ fn python_chart_values_work_unchanged() {
             },
         },
     }));
-    assert!(r.container()["image"].as_str().expect("image").ends_with(":9.9.9"));
-    assert_eq!(r.env("JUPYTERHUB_API_URL").as_deref(), Some("http://hub:8081/hub/api"));
+    assert!(r.container()["image"]
+        .as_str()
+        .expect("image")
+        .ends_with(":9.9.9"));
+    assert_eq!(
+        r.env("JUPYTERHUB_API_URL").as_deref(),
+        Some("http://hub:8081/hub/api")
+    );
     assert_eq!(r.env("KBATCH_PREFIX").as_deref(), Some("/services/kbatch"));
     assert_eq!(
         r.env("KBATCH_JOB_EXTRA_ENV").as_deref(),
         Some("{\"DASK_GATEWAY__ADDRESS\": \"http://gateway\"}")
     );
-    assert_eq!(r.env("KBATCH_JOB_TTL_SECONDS_AFTER_FINISHED").as_deref(), Some("600"));
-    assert_eq!(r.env("KBATCH_JOB_TEMPLATE_FILE").as_deref(), Some("/job-template.yaml"));
+    assert_eq!(
+        r.env("KBATCH_JOB_TTL_SECONDS_AFTER_FINISHED").as_deref(),
+        Some("600")
+    );
+    assert_eq!(
+        r.env("KBATCH_JOB_TEMPLATE_FILE").as_deref(),
+        Some("/job-template.yaml")
+    );
     let files = r
         .of_kind("Secret")
         .into_iter()
@@ -376,7 +473,10 @@ fn python_chart_values_work_unchanged() {
     let prof: Value = serde_json::from_str(&decode("profiles")).expect("JSON");
     assert!(prof["small"].is_object());
     assert_eq!(decode("raw"), "hello");
-    let mounts = r.container()["volumeMounts"].as_array().expect("mounts").clone();
+    let mounts = r.container()["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .clone();
     let m = mounts
         .iter()
         .find(|m| m["mountPath"] == "/job-template.yaml")
@@ -384,7 +484,10 @@ fn python_chart_values_work_unchanged() {
     assert_eq!(m["subPath"], "job_template");
     // A map in extra_env is rendered as JSON (the proxy parses KBATCH_JOB_EXTRA_ENV as JSON).
     let r = render(json!({"app": {"extra_env": {"KBATCH_JOB_EXTRA_ENV": {"A": "b"}}}}));
-    assert_eq!(r.env("KBATCH_JOB_EXTRA_ENV").as_deref(), Some("{\"A\":\"b\"}"));
+    assert_eq!(
+        r.env("KBATCH_JOB_EXTRA_ENV").as_deref(),
+        Some("{\"A\":\"b\"}")
+    );
     // Chart settings are overridden, not duplicated (server-side apply refuses duplicates).
     let r = render(json!({"app": {"extra_env": {"KBATCH_LISTEN": "0.0.0.0:9000"}}}));
     let names: Vec<&Value> = r.container()["env"]
@@ -396,9 +499,13 @@ fn python_chart_values_work_unchanged() {
         .collect();
     assert_eq!(names.len(), 1);
     assert_eq!(r.env("KBATCH_LISTEN").as_deref(), Some("0.0.0.0:9000"));
-    let e = render_error(json!({"app": {"extraFiles": {"x": {"mountPath": "/x.yaml", "data": {}, "stringData": "y"}}}}));
+    let e = render_error(
+        json!({"app": {"extraFiles": {"x": {"mountPath": "/x.yaml", "data": {}, "stringData": "y"}}}}),
+    );
     assert!(e.contains("exactly one of"), "{e}");
-    let e = render_error(json!({"app": {"extraFiles": {"x": {"mountPath": "/x.toml", "data": {"a": 1}}}}}));
+    let e = render_error(
+        json!({"app": {"extraFiles": {"x": {"mountPath": "/x.toml", "data": {"a": 1}}}}}),
+    );
     assert!(e.contains(".yaml, .yml or .json"), "{e}");
 }
 
@@ -416,15 +523,24 @@ fn config_files_and_policies_are_configmaps() {
         .find(|c| c["metadata"]["name"] == "kbatch-kbatch-proxy-config")
         .expect("config ConfigMap");
     let profiles: Value =
-        serde_yaml::from_str(config["data"]["profiles.yaml"].as_str().expect("profiles")).expect("YAML");
+        serde_yaml::from_str(config["data"]["profiles.yaml"].as_str().expect("profiles"))
+            .expect("YAML");
     assert_eq!(profiles["small"]["resources"]["requests"]["cpu"], "1");
-    let manifests = config["data"]["namespace-manifests.yaml"].as_str().expect("manifests");
+    let manifests = config["data"]["namespace-manifests.yaml"]
+        .as_str()
+        .expect("manifests");
     assert!(manifests.contains("kind: ResourceQuota"), "{manifests}");
-    assert!(config["data"]["job-template.yaml"].as_str().expect("tmpl").contains("backoffLimit"));
+    assert!(config["data"]["job-template.yaml"]
+        .as_str()
+        .expect("tmpl")
+        .contains("backoffLimit"));
     for (var, file) in [
         ("KBATCH_PROFILE_FILE", "profiles.yaml"),
         ("KBATCH_JOB_TEMPLATE_FILE", "job-template.yaml"),
-        ("KBATCH_NAMESPACE_MANIFESTS_FILE", "namespace-manifests.yaml"),
+        (
+            "KBATCH_NAMESPACE_MANIFESTS_FILE",
+            "namespace-manifests.yaml",
+        ),
     ] {
         assert_eq!(r.env(var), Some(format!("/etc/kbatch-proxy/config/{file}")));
     }
@@ -453,14 +569,25 @@ fn config_files_and_policies_are_configmaps() {
     for k in &keys {
         if k != "extra.yaml" {
             let want = std::fs::read_to_string(repo_root().join("policies").join(k)).expect("read");
-            assert_eq!(policies["data"][k], want.as_str(), "{k} differs from policies/{k}");
+            assert_eq!(
+                policies["data"][k],
+                want.as_str(),
+                "{k} differs from policies/{k}"
+            );
         }
     }
-    let mounts = r.container()["volumeMounts"].as_array().expect("mounts").clone();
-    let pm = mounts.iter().find(|m| m["name"] == "policies").expect("policies mount");
+    let mounts = r.container()["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .clone();
+    let pm = mounts
+        .iter()
+        .find(|m| m["name"] == "policies")
+        .expect("policies mount");
     assert!(pm.get("subPath").is_none());
     // A config change rolls the pods (checksum); a policy change does not need to.
-    let annotations = |r: &Rendered| r.one("Deployment")["spec"]["template"]["metadata"]["annotations"].clone();
+    let annotations =
+        |r: &Rendered| r.one("Deployment")["spec"]["template"]["metadata"]["annotations"].clone();
     let before = annotations(&r);
     let changed = render(json!({
         "profiles": {"small": {"resources": {"requests": {"cpu": "2"}}}},
@@ -468,7 +595,10 @@ fn config_files_and_policies_are_configmaps() {
         "namespaceManifests": [{"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"}, "spec": {"hard": {"pods": "10"}}}],
         "policies": {"files": {"extra.yaml": "# changed\n"}},
     }));
-    assert_ne!(before["checksum/config"], annotations(&changed)["checksum/config"]);
+    assert_ne!(
+        before["checksum/config"],
+        annotations(&changed)["checksum/config"]
+    );
     let only_policy = render(json!({
         "profiles": {"small": {"resources": {"requests": {"cpu": "1"}}}},
         "jobTemplate": {"spec": {"backoffLimit": 0}},
@@ -494,14 +624,26 @@ fn tls_and_optional_objects() {
     let c = r.container();
     assert_eq!(c["readinessProbe"]["httpGet"]["scheme"], "HTTPS");
     assert_eq!(c["livenessProbe"]["httpGet"]["port"], "https");
-    assert_eq!(r.env("KBATCH_TLS_CERT").as_deref(), Some("/etc/kbatch-proxy/tls/tls.crt"));
-    assert_eq!(r.env("KBATCH_TLS_KEY").as_deref(), Some("/etc/kbatch-proxy/tls/tls.key"));
-    assert_eq!(r.env("KBATCH_PUBLIC_CA_FILE").as_deref(), Some("/etc/kbatch-proxy/tls/ca.crt"));
+    assert_eq!(
+        r.env("KBATCH_TLS_CERT").as_deref(),
+        Some("/etc/kbatch-proxy/tls/tls.crt")
+    );
+    assert_eq!(
+        r.env("KBATCH_TLS_KEY").as_deref(),
+        Some("/etc/kbatch-proxy/tls/tls.key")
+    );
+    assert_eq!(
+        r.env("KBATCH_PUBLIC_CA_FILE").as_deref(),
+        Some("/etc/kbatch-proxy/tls/ca.crt")
+    );
     assert_eq!(
         r.env("KBATCH_PUBLIC_URL").as_deref(),
         Some("https://hub.example.org/services/kbatch")
     );
-    assert_eq!(r.env("KBATCH_KUBECONFIG").as_deref(), Some("/etc/kbatch-proxy/upstream/kubeconfig"));
+    assert_eq!(
+        r.env("KBATCH_KUBECONFIG").as_deref(),
+        Some("/etc/kbatch-proxy/upstream/kubeconfig")
+    );
     let pod = &r.one("Deployment")["spec"]["template"]["spec"];
     assert_eq!(pod["automountServiceAccountToken"], false);
     assert_eq!(r.one("Service")["spec"]["ports"][0]["port"], 443);
@@ -518,15 +660,29 @@ fn tls_and_optional_objects() {
         .iter()
         .find(|v| v["name"] == "tls")
         .expect("tls volume");
-    assert_eq!(tls_volume["secret"]["secretName"], "kbatch-kbatch-proxy-tls");
-    assert_eq!(r.one("ServiceMonitor")["spec"]["endpoints"][0]["scheme"], "https");
+    assert_eq!(
+        tls_volume["secret"]["secretName"],
+        "kbatch-kbatch-proxy-tls"
+    );
+    assert_eq!(
+        r.one("ServiceMonitor")["spec"]["endpoints"][0]["scheme"],
+        "https"
+    );
     let fs = r.one("FlowSchema");
     assert_eq!(fs["spec"]["distinguisherMethod"]["type"], "ByUser");
-    assert_eq!(fs["spec"]["priorityLevelConfiguration"]["name"], r.one("PriorityLevelConfiguration")["metadata"]["name"]);
-    let subjects = fs["spec"]["rules"][0]["subjects"].as_array().expect("subjects");
+    assert_eq!(
+        fs["spec"]["priorityLevelConfiguration"]["name"],
+        r.one("PriorityLevelConfiguration")["metadata"]["name"]
+    );
+    let subjects = fs["spec"]["rules"][0]["subjects"]
+        .as_array()
+        .expect("subjects");
     assert_eq!(subjects[0]["serviceAccount"]["namespace"], "jhub");
     assert_eq!(subjects[1]["group"]["name"], "jupyterhub:users");
-    assert_eq!(r.one("PriorityLevelConfiguration")["spec"]["type"], "Limited");
+    assert_eq!(
+        r.one("PriorityLevelConfiguration")["spec"]["type"],
+        "Limited"
+    );
     let e = render_error(json!({"kubeconfig": {"embedCa": true}}));
     assert!(e.contains("needs tls.enabled"), "{e}");
     let e = render_error(json!({"tls": {"enabled": true, "certManager": {"enabled": true}}}));
@@ -536,7 +692,10 @@ fn tls_and_optional_objects() {
 /// Apply `objects` to the API with `kubectl apply --dry-run=server` in namespace `ns`.
 fn dry_run_apply(c: &Cluster, ns: &str, objects: &[&Value]) -> String {
     let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
-    let path = c.dir.path().join(format!("chart-{}.json", support::tools::unique_suffix()));
+    let path = c
+        .dir
+        .path()
+        .join(format!("chart-{}.json", support::tools::unique_suffix()));
     std::fs::write(&path, list.to_string()).expect("write manifests");
     c.kubectl("1.33", Some(ns)).ok(&[
         "apply",
@@ -551,7 +710,13 @@ fn dry_run_apply(c: &Cluster, ns: &str, objects: &[&Value]) -> String {
 }
 
 /// Kinds the API stand-in has always served.
-const CORE_KINDS: &[&str] = &["ConfigMap", "Deployment", "Secret", "Service", "ServiceAccount"];
+const CORE_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Deployment",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+];
 
 #[test]
 fn rendered_workload_objects_apply_to_the_api() {
@@ -621,6 +786,9 @@ fn rendered_rbac_pdb_and_flowcontrol_objects_apply_to_the_api() {
         );
         let out = dry_run_apply(&c, &ns, &objects);
         assert_eq!(out.lines().count(), objects.len(), "{out}");
-        assert!(out.contains("clusterrole.rbac.authorization.k8s.io/"), "{out}");
+        assert!(
+            out.contains("clusterrole.rbac.authorization.k8s.io/"),
+            "{out}"
+        );
     }
 }
