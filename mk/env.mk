@@ -1,7 +1,7 @@
 # mk/env.mk: the test environment, included by the main Makefile.
 #
-#   make env   creates .venv/ (JupyterHub and the Python kubernetes client, pinned in
-#              tests/requirements.txt) and node_modules/ (configurable-http-proxy, pinned
+#   make env   creates .venv/ (JupyterHub, the Python kubernetes client and helm-python-sdk,
+#              pinned in tests/requirements.txt) and node_modules/ (configurable-http-proxy, pinned
 #              in package.json + package-lock.json). Both come from PyPI / npm by package
 #              name. Stamp files make a re-run a no-op until a pin file changes.
 

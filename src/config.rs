@@ -120,6 +120,9 @@ pub struct Args {
     /// Namespace provisioning.
     #[command(flatten)]
     pub provision: crate::provision::ProvisionArgs,
+    /// Flags of the `/kubeconfig` endpoint.
+    #[command(flatten)]
+    pub user_kubeconfig: crate::kubeconfig::KubeconfigArgs,
 }
 
 /// The validated configuration.

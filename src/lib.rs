@@ -11,6 +11,7 @@
 //! - [`headers`]: header hygiene for forwarded requests and relayed responses.
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
 //! - [`impersonation`]: the upstream identity mode and the `Impersonate-*` headers it adds.
+//! - [`kubeconfig`]: the `/kubeconfig` answer (server URL, CA, namespace, exec credential).
 //! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
 //!
 //! I/O at the edges:
@@ -19,16 +20,19 @@
 //! - [`upstream`]: the pooled client to the API server (HTTP/2, HTTP/1.1 for upgrades).
 //! - [`router`]: one request: health, prefix, auth, confinement, streaming relay, upgrades.
 //! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
+//! - [`certs`]: the `kbatch-proxy certs` subcommand (dev CA and serving certificate).
 //! - [`tls`]: the listener's certificate; [`body`]: the streaming body type.
 
 pub mod auth;
 pub mod body;
+pub mod certs;
 pub mod config;
 pub mod error;
 pub mod headers;
 pub mod identity;
 pub mod impersonation;
 pub mod provision;
+pub mod kubeconfig;
 pub mod request_info;
 pub mod router;
 pub mod scope;
@@ -164,6 +168,10 @@ pub async fn run(
         max_request_body: config.args.max_request_body,
         identity,
         provisioner,
+        kubeconfig: kubeconfig::Settings {
+            args: config.args.user_kubeconfig.clone(),
+            tls: tls.is_some(),
+        },
     });
     let opts = ServerOptions {
         header_read_timeout: Duration::from_secs(config.args.header_read_timeout),

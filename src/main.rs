@@ -1,5 +1,6 @@
 //! `kbatch-proxy` binary: parse the configuration, initialise logging, bind the listener and
 //! run until SIGTERM or Ctrl-C; exit non-zero with a clear message on bad configuration.
+//! `kbatch-proxy certs …` runs [`kbatch_proxy::certs`] instead.
 
 use clap::Parser;
 use kbatch_proxy::config::{Args, Config};
@@ -28,6 +29,10 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() {
+    // `kbatch-proxy certs …`: the dev-certificate tool, not the server.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "certs") {
+        std::process::exit(kbatch_proxy::certs::main(std::env::args_os().skip(1)));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -35,6 +35,8 @@ pub struct AppState {
     pub identity: IdentityConfig,
     /// User namespace provisioning.
     pub provisioner: Provisioner,
+    /// The `/kubeconfig` endpoint's settings.
+    pub kubeconfig: crate::kubeconfig::Settings,
 }
 
 /// Handle one request; never fails.
@@ -104,6 +106,18 @@ async fn handle_inner(
     check_canonical(&path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     let user = authenticate(state, &req).await?;
     tracing::Span::current().record("user", user.name.as_str());
+    if path == "/kubeconfig" {
+        let token = token_from_headers(req.headers()).map_err(auth_error)?;
+        let token = token.as_ref().map(|t| t.secret()).unwrap_or_default();
+        return crate::kubeconfig::respond(
+            &state.kubeconfig,
+            &state.prefix,
+            &req,
+            token,
+            &user.namespace,
+        )
+        .await;
+    }
     let kind = classify(req.method(), &path, req.uri().query());
     if kind == PathKind::Other {
         return Err(ProxyError::NotFound(format!(
