@@ -11,17 +11,21 @@
 //! - [`headers`]: header hygiene for forwarded requests and relayed responses.
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
 //! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
+//! - [`decode`]: request bodies (JSON, YAML, protobuf) → JSON.
 //!
 //! I/O at the edges:
 //! - [`auth`]: token extraction, the JupyterHub client and the moka cache in front of it.
 //! - [`upstream`]: the pooled client to the API server (HTTP/2, HTTP/1.1 for upgrades).
+//! - [`admission`]: judging create/update/patch/exec requests against the policies.
 //! - [`router`]: one request: health, prefix, auth, confinement, streaming relay, upgrades.
 //! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
 //! - [`tls`]: the listener's certificate; [`body`]: the streaming body type.
 
+pub mod admission;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod decode;
 pub mod error;
 pub mod headers;
 pub mod identity;
@@ -56,6 +60,9 @@ pub enum StartError {
     /// The hub client.
     #[error("JupyterHub client: {0}")]
     Hub(#[from] auth::AuthError),
+    /// The policies could not be loaded.
+    #[error("policies: {0}")]
+    Policy(#[from] policy::PolicyError),
     /// A required setting is missing.
     #[error("{0}")]
     Missing(&'static str),
@@ -117,11 +124,27 @@ pub async fn run(
         prefix = %config.prefix,
         "kbatch-proxy starting"
     );
+    let policies = Arc::new(policy::Policies::new(
+        config.args.policy.policies_dir.clone(),
+    )?);
+    // The server's shutdown also ends the policy reload loop.
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    policies.spawn_reload(
+        Duration::from_secs(config.args.policy.policies_reload_interval),
+        async move {
+            let _ = stop_rx.changed().await;
+        },
+    );
     let state = Arc::new(AppState {
         upstream,
         hub,
         prefix: config.prefix.clone(),
         max_request_body: config.args.max_request_body,
+        policies,
     });
     let opts = ServerOptions {
         header_read_timeout: Duration::from_secs(config.args.header_read_timeout),
