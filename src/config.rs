@@ -114,6 +114,9 @@ pub struct Args {
         default_value = r#"{"app.kubernetes.io/managed-by":"kbatch"}"#
     )]
     pub labels: String,
+    /// Policies (`--policies-dir`, `--policy-reload-interval`).
+    #[command(flatten)]
+    pub policy: crate::policy::PolicyArgs,
 }
 
 /// The validated configuration.

@@ -10,6 +10,7 @@
 //! - [`scope`]: namespace confinement decisions.
 //! - [`headers`]: header hygiene for forwarded requests and relayed responses.
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
+//! - [`policy`]: admission-style policies (JSON-patch mutations, deny rules), their reload.
 //! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
 //! - [`decode`]: request bodies (JSON, YAML, protobuf) → JSON.
 //!
@@ -29,6 +30,7 @@ pub mod decode;
 pub mod error;
 pub mod headers;
 pub mod identity;
+pub mod policy;
 pub mod request_info;
 pub mod router;
 pub mod scope;

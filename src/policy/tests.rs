@@ -1,0 +1,3 @@
+//! Tests of the policy engine and the shipped policies.
+
+use super::*;
