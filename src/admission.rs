@@ -190,6 +190,55 @@ async fn patch(
     };
     let bytes = collect_request(body, state.max_request_body).await?;
     let patch = decode(Some(&media), &bytes)?;
+    // A conflict caused by the proxy's own precondition (the object changed between the dry
+    // run and the commit, e.g. a controller updated its status) is retried, as kube-apiserver
+    // retries patches internally; a precondition the client set is the client's to handle.
+    let retry_conflicts = !has_precondition(patch_type, &patch);
+    let mut attempt = 1;
+    loop {
+        let resp = patch_once(
+            state, user, info, set, &parts, path, patch_type, &patch, &bytes,
+        )
+        .await?;
+        if resp.status() != StatusCode::CONFLICT || !retry_conflicts || attempt >= PATCH_ATTEMPTS {
+            return Ok(resp);
+        }
+        tracing::debug!(
+            attempt,
+            "object changed between dry run and commit; retrying"
+        );
+        attempt += 1;
+    }
+}
+
+/// How often a patch is tried when the object keeps changing under it (kube-apiserver: 5).
+const PATCH_ATTEMPTS: u32 = 5;
+
+/// Whether the client's patch carries its own `resourceVersion` precondition.
+pub fn has_precondition(patch_type: PatchType, patch: &Value) -> bool {
+    match (patch_type, patch) {
+        (PatchType::Json, Value::Array(ops)) => ops
+            .iter()
+            .any(|op| op.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion")),
+        (_, p) => p
+            .pointer("/metadata/resourceVersion")
+            .is_some_and(|v| !v.is_null()),
+    }
+}
+
+/// One dry run → judge → commit cycle.
+#[allow(clippy::too_many_arguments)]
+async fn patch_once(
+    state: &AppState,
+    user: &User,
+    info: &ResourceInfo,
+    set: &PolicySet,
+    parts: &http::request::Parts,
+    path: &str,
+    patch_type: PatchType,
+    patch: &Value,
+    bytes: &Bytes,
+) -> Result<Response<ProxyBody>, ProxyError> {
     let query = parts.uri.query().map(str::to_owned);
 
     // 1. Dry run: the API server computes the patched object.
@@ -255,14 +304,14 @@ async fn patch(
             )
         }
         (false, Some(rv)) => {
-            let pre = with_precondition(patch_type, patch, &rv);
+            let pre = with_precondition(patch_type, patch.clone(), &rv);
             let ct = content_type_of(patch_type);
             (Method::PATCH, path.to_owned(), to_json(&pre)?, ct, query)
         }
         (false, None) => (
             Method::PATCH,
             path.to_owned(),
-            bytes,
+            bytes.clone(),
             content_type_of(patch_type),
             query,
         ),
@@ -496,14 +545,16 @@ fn set_resource_version(obj: &mut Value, rv: &str) {
     }
 }
 
-/// The patch with a `resourceVersion` precondition: a leading `test` operation for a JSON
-/// patch; `metadata.resourceVersion` set for merge, strategic-merge and apply patches (the API
-/// server then refuses with 409 Conflict if the object changed since `rv`).
+/// The patch with a `resourceVersion` precondition: `metadata.resourceVersion` set to `rv` — by
+/// a leading `replace` operation for a JSON patch, in the patch object for merge,
+/// strategic-merge and apply patches. The patched object then carries `rv`, and the API server
+/// refuses with 409 Conflict if the object changed since (a `test` operation would also stop
+/// the write, but with a 422/500 that clients do not recognise as a conflict).
 pub fn with_precondition(patch_type: PatchType, patch: Value, rv: &str) -> Value {
     match (patch_type, patch) {
         (PatchType::Json, Value::Array(ops)) => {
             let mut out = Vec::with_capacity(ops.len() + 1);
-            out.push(json!({"op": "test", "path": "/metadata/resourceVersion", "value": rv}));
+            out.push(json!({"op": "replace", "path": "/metadata/resourceVersion", "value": rv}));
             out.extend(ops);
             Value::Array(out)
         }
@@ -667,7 +718,7 @@ mod tests {
             (
                 PatchType::Json,
                 json!([{"op": "add", "path": "/metadata/labels/a", "value": "b"}]),
-                json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "42"},
+                json!([{"op": "replace", "path": "/metadata/resourceVersion", "value": "42"},
                        {"op": "add", "path": "/metadata/labels/a", "value": "b"}]),
             ),
             (
@@ -688,6 +739,41 @@ mod tests {
         ];
         for (t, patch, want) in cases {
             assert_eq!(with_precondition(t, patch, "42"), want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn client_preconditions() {
+        let cases = [
+            (
+                PatchType::Json,
+                json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "1"}]),
+                true,
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "add", "path": "/metadata/labels/a", "value": "1"}]),
+                false,
+            ),
+            (
+                PatchType::Merge,
+                json!({"metadata": {"resourceVersion": "1"}}),
+                true,
+            ),
+            (
+                PatchType::Merge,
+                json!({"metadata": {"resourceVersion": null}}),
+                false,
+            ),
+            (PatchType::Strategic, json!({"spec": {}}), false),
+            (
+                PatchType::Apply,
+                json!({"metadata": {"name": "x", "resourceVersion": "3"}}),
+                true,
+            ),
+        ];
+        for (t, p, want) in cases {
+            assert_eq!(has_precondition(t, &p), want, "{t:?} {p}");
         }
     }
 

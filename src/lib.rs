@@ -136,7 +136,7 @@ pub async fn run(
         let _ = stop_tx.send(true);
     };
     policies.spawn_reload(
-        Duration::from_secs(config.args.policy.policies_reload_interval),
+        Duration::from_secs(config.args.policy.policy_reload_interval),
         async move {
             let _ = stop_rx.changed().await;
         },
