@@ -321,7 +321,7 @@ fn jobs_created_by_kubectl_get_the_username_label_annotation_and_ttl() {
     let proxy = start(&c, &shipped(), &[]);
     let u = user(&c, "labels");
     let ns = u.namespace.as_str();
-    // kubectl 1.32 and 1.33 send `create job` as protobuf; 1.27 too; all get decoded.
+    // kubectl 1.32 sends `create job` as protobuf (reference capture 93-experiment-no-protobuf).
     for v in ["1.27", "1.32", "1.33"] {
         let k = proxy.kubectl(&c, v, &u.token, ns);
         let name = format!("made-{}", v.replace('.', "-"));
@@ -599,4 +599,173 @@ fn policies_reload_while_a_watch_stays_open_and_an_invalid_set_keeps_the_old_one
     );
     let _ = watch.kill();
     let _ = watch.wait();
+}
+
+/// Send one raw request to the proxy (Python's http.client: any body bytes, any content type,
+/// optionally chunked) and return the status and body.
+fn raw(
+    proxy: &Proxy,
+    c: &Cluster,
+    token: &str,
+    (method, path, content_type): (&str, &str, &str),
+    body: &[u8],
+    chunked: bool,
+) -> (u16, String) {
+    let ca = c
+        .dir
+        .path()
+        .join(format!("proxy-ca-{}.pem", support::tools::unique_suffix()));
+    std::fs::write(&ca, &proxy.ca_pem).expect("write CA");
+    let body_file = c
+        .dir
+        .path()
+        .join(format!("body-{}", support::tools::unique_suffix()));
+    std::fs::write(&body_file, body).expect("write body");
+    let script = r#"
+import http.client, ssl, sys, urllib.parse
+url, ca, token, method, path, ctype, body_file, chunked = sys.argv[1:9]
+u = urllib.parse.urlparse(url)
+conn = http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(cafile=ca))
+body = open(body_file, "rb").read()
+headers = {"Authorization": "Bearer " + token, "Content-Type": ctype, "Accept": "application/json"}
+if chunked == "1":
+    conn.request(method, path, body=iter([body[i:i + 1024] for i in range(0, len(body), 1024)]),
+                 headers=headers, encode_chunked=True)
+else:
+    conn.request(method, path, body=body, headers=headers)
+r = conn.getresponse()
+sys.stdout.write(str(r.status) + "\n" + r.read().decode())
+"#;
+    let out = Command::new(support::tools::venv_python())
+        .args(["-c", script, &proxy.url])
+        .arg(&ca)
+        .args([token, method, path, content_type])
+        .arg(&body_file)
+        .arg(if chunked { "1" } else { "0" })
+        .output()
+        .expect("python");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (status, body) = text.split_once('\n').unwrap_or_else(|| {
+        panic!(
+            "no answer: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (status.parse().expect("status"), body.to_owned())
+}
+
+#[test]
+fn yaml_bodies_are_judged_and_forwarded_as_json_and_undecodable_ones_get_415() {
+    let c = Cluster::start();
+    let proxy = start(&c, &shipped(), &["--max-request-body", "8192"]);
+    let u = user(&c, "raw");
+    let ns = u.namespace.as_str();
+    let cms = format!("/api/v1/namespaces/{ns}/configmaps");
+    let (status, body) = raw(
+        &proxy,
+        &c,
+        &u.token,
+        ("POST", &cms, "application/yaml"),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n",
+        false,
+    );
+    assert_eq!(status, 201, "{body}");
+    let cm: Value = serde_json::from_str(&body).expect("json answer");
+    assert_eq!(
+        cm["metadata"]["labels"][USERNAME_KEY],
+        u.name.as_str(),
+        "{cm}"
+    );
+    assert_eq!(cm["data"]["a"], "b", "{cm}");
+    // The same, chunked (no Content-Length): collected and judged all the same.
+    let (status, body) = raw(
+        &proxy,
+        &c,
+        &u.token,
+        (
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/pods"),
+            "application/yaml",
+        ),
+        pod_manifest(
+            "raw-priv",
+            "",
+            "    securityContext:\n      privileged: true\n",
+        )
+        .as_bytes(),
+        true,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("policy pod-security-baseline: privileged containers are not allowed")
+            && body.contains("\"reason\":\"Forbidden\""),
+        "{body}"
+    );
+    // CBOR cannot be judged: 415 asking for JSON, for a create and for an apply patch.
+    let (status, body) = raw(
+        &proxy,
+        &c,
+        &u.token,
+        ("POST", &cms, "application/cbor"),
+        &[0xa0],
+        false,
+    );
+    assert_eq!(status, 415, "{body}");
+    assert!(
+        body.contains("send it as JSON") && body.contains("UnsupportedMediaType"),
+        "{body}"
+    );
+    let (status, body) = raw(
+        &proxy,
+        &c,
+        &u.token,
+        (
+            "PATCH",
+            &format!("{cms}/from-yaml?fieldManager=t"),
+            "application/apply-patch+cbor",
+        ),
+        &[0xa0],
+        false,
+    );
+    assert_eq!(status, 415, "{body}");
+    assert!(body.contains("send it as JSON"), "{body}");
+    // A protobuf body of a kind the schema does not know: 415 naming it.
+    let mut unknown = b"k8s\x00\x0a\x18\x0a\x0eexample.com/v1\x12\x06Widget".to_vec();
+    unknown.extend_from_slice(b"\x12\x00");
+    let (status, body) = raw(
+        &proxy,
+        &c,
+        &u.token,
+        ("POST", &cms, "application/vnd.kubernetes.protobuf"),
+        &unknown,
+        false,
+    );
+    assert_eq!(status, 415, "{body}");
+    assert!(body.contains("Widget in version example.com/v1"), "{body}");
+    // Malformed: 400. Over the limit without a declared length: 413 (nothing created).
+    let (status, body) = raw(
+        &proxy,
+        &c,
+        &u.token,
+        ("POST", &cms, "application/json"),
+        b"{",
+        false,
+    );
+    assert_eq!(status, 400, "{body}");
+    let big = format!(
+        "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"big\"}},\"data\":{{\"a\":\"{}\"}}}}",
+        "x".repeat(9000)
+    );
+    let (status, body) = raw(
+        &proxy,
+        &c,
+        &u.token,
+        ("POST", &cms, "application/json"),
+        big.as_bytes(),
+        true,
+    );
+    assert_eq!(status, 413, "{body}");
+    let k = proxy.kubectl(&c, "1.33", &u.token, ns);
+    let names = k.ok(&["get", "configmaps", "-n", ns, "-o", "name"]);
+    assert!(!names.contains("configmap/big"), "{names}");
 }
