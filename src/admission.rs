@@ -642,7 +642,8 @@ mod tests {
 
     #[test]
     fn plans() {
-        let cases: Vec<(Method, ResourceInfo, Option<(Plan, &str)>)> = vec![
+        type Case = (Method, ResourceInfo, Option<(Plan, &'static str)>);
+        let cases: Vec<Case> = vec![
             (
                 Method::POST,
                 info("create", "batch", "jobs", None, None),

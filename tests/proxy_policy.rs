@@ -529,7 +529,7 @@ fn eventually(k: &Kubectl, ns: &str, name_prefix: &str, refused: bool) {
         let name = format!("{name_prefix}{i}");
         let out = k.run_with_stdin(&["create", "configmap", &name, "-n", ns], None);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if refused == !out.status.success() {
+        if refused != out.status.success() {
             if refused {
                 // `kubectl create configmap` words server errors as `error: failed to create…`.
                 assert_policy_message(
