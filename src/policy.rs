@@ -358,9 +358,19 @@ impl PolicySet {
             if p.mutations.is_empty() {
                 continue;
             }
+            let finding = |e: String| format!("policy {}: mutation failed: {e}", p.name);
+            if p.mode == Mode::Enforce && !patch::may_stop_half_way(&p.mutations) {
+                // In place: add/remove/replace stop only on an error, which refuses the request.
+                match patch::apply(&mut doc, shape, &p.mutations, &ph) {
+                    Ok(Outcome::Applied { changed: c }) => changed |= c,
+                    Ok(Outcome::Skipped) => {}
+                    Err(e) => denials.push(finding(e)),
+                }
+                continue;
+            }
             let mut candidate = doc.clone();
             match patch::apply(&mut candidate, shape, &p.mutations, &ph) {
-                Ok(Outcome::Applied) if candidate != doc => {
+                Ok(Outcome::Applied { changed: true }) => {
                     if p.mode == Mode::Audit {
                         audits.push(format!("policy {}: would mutate the object", p.name));
                     } else {
@@ -369,14 +379,11 @@ impl PolicySet {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    let finding = format!("policy {}: mutation failed: {e}", p.name);
-                    match p.mode {
-                        Mode::Enforce => denials.push(finding),
-                        Mode::Warn => warnings.push(finding),
-                        Mode::Audit => audits.push(finding),
-                    }
-                }
+                Err(e) => match p.mode {
+                    Mode::Enforce => denials.push(finding(e)),
+                    Mode::Warn => warnings.push(finding(e)),
+                    Mode::Audit => audits.push(finding(e)),
+                },
             }
         }
         for p in &applicable {
@@ -525,14 +532,14 @@ fn check_idempotent(mutations: &[Mutation]) -> Result<(), String> {
         let mut once = sample.clone();
         if !matches!(
             patch::apply(&mut once, shape, mutations, &ph),
-            Ok(Outcome::Applied)
+            Ok(Outcome::Applied { .. })
         ) {
             continue;
         }
         let mut twice = once.clone();
         let stable = match patch::apply(&mut twice, shape, mutations, &ph) {
             Ok(Outcome::Skipped) => true,
-            Ok(Outcome::Applied) => twice == once,
+            Ok(Outcome::Applied { .. }) => twice == once,
             Err(_) => false,
         };
         if !stable {

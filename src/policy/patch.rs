@@ -111,12 +111,27 @@ impl Mutation {
 }
 
 /// Why a mutation stopped.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Every operation ran.
-    Applied,
+    /// Every operation ran; `changed` tells whether the object differs.
+    Applied {
+        /// Whether any operation changed the object.
+        changed: bool,
+    },
     /// A `test` failed: the mutation does not apply.
     Skipped,
+}
+
+/// Whether `ops` may stop half-way (a `test`, `move` or `copy`), so they must be applied
+/// to a copy to stay all-or-nothing. `add`, `remove` and `replace` fail only on a path
+/// through a scalar, which refuses the request in enforce mode anyway.
+pub fn may_stop_half_way(ops: &[Mutation]) -> bool {
+    ops.iter().any(|m| {
+        matches!(
+            m.op,
+            PatchOperation::Test(_) | PatchOperation::Move(_) | PatchOperation::Copy(_)
+        )
+    })
 }
 
 /// Apply `ops` to `doc` (of `shape`) with lenient semantics.
@@ -126,39 +141,60 @@ pub fn apply(
     ops: &[Mutation],
     ph: &Placeholders,
 ) -> Result<Outcome, String> {
+    let mut changed = false;
     for m in ops {
         let bases = m.alias.bases(doc, shape);
         for base in bases {
             let path = join(&base, m.op.path());
             match &m.op {
                 PatchOperation::Add(op) => {
-                    if m.if_absent && get(doc, &path).is_some_and(|v| !v.is_null()) {
+                    let current = get(doc, &path);
+                    if m.if_absent && current.is_some_and(|v| !v.is_null()) {
                         continue;
                     }
-                    add(doc, &path, ph.expand(&op.value))?;
+                    let value = ph.expand(&op.value);
+                    let appends = path.last().is_some_and(|t| t == "-");
+                    if appends || current != Some(&value) {
+                        add(doc, &path, value)?;
+                        changed = true;
+                    }
                 }
                 PatchOperation::Remove(_) => {
-                    remove(doc, &path);
+                    changed |= remove(doc, &path).is_some();
                 }
                 PatchOperation::Replace(op) => {
                     let value = ph.expand(&op.value);
                     match get_mut(doc, &path) {
-                        Some(slot) => *slot = value,
-                        None => add(doc, &path, value)?,
+                        Some(slot) if *slot == value => {}
+                        Some(slot) => {
+                            *slot = value;
+                            changed = true;
+                        }
+                        None => {
+                            add(doc, &path, value)?;
+                            changed = true;
+                        }
                     }
                 }
                 PatchOperation::Move(op) => {
                     let from = join(&base, &op.from);
+                    if from == path {
+                        continue;
+                    }
                     let value = remove(doc, &from)
                         .ok_or_else(|| format!("move: nothing at {}", op.from))?;
                     add(doc, &path, value)?;
+                    changed = true;
                 }
                 PatchOperation::Copy(op) => {
                     let from = join(&base, &op.from);
                     let value = get(doc, &from)
                         .cloned()
                         .ok_or_else(|| format!("copy: nothing at {}", op.from))?;
-                    add(doc, &path, value)?;
+                    if get(doc, &path) != Some(&value) || path.last().is_some_and(|t| t == "-") {
+                        add(doc, &path, value)?;
+                        changed = true;
+                    }
                 }
                 PatchOperation::Test(op) => {
                     if get(doc, &path) != Some(&ph.expand(&op.value)) {
@@ -168,7 +204,7 @@ pub fn apply(
             }
         }
     }
-    Ok(Outcome::Applied)
+    Ok(Outcome::Applied { changed })
 }
 
 /// `base` followed by the decoded tokens of `pointer`.

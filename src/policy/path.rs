@@ -162,78 +162,136 @@ impl RulePath {
     }
 
     /// Every concrete place this path names in `object` (of `shape`).
-    pub fn resolve<'a>(&self, object: &'a Value, shape: Shape) -> Vec<Place<'a>> {
-        let mut cursors: Vec<(String, Option<&'a Value>)> = Vec::new();
-        for base in self.alias.bases(object, shape) {
-            let mut value = Some(object);
-            let mut path = String::new();
-            for token in &base {
-                match value.and_then(Value::as_array) {
-                    Some(_) => {
-                        value =
-                            value.and_then(|v| token.parse::<usize>().ok().and_then(|i| v.get(i)));
-                        path.push_str(&format!("[{token}]"));
-                    }
-                    None => {
-                        value = value.and_then(|v| v.get(token.as_str()));
-                        push_key(&mut path, token);
-                    }
-                }
-            }
-            cursors.push((path, value));
-        }
-        for step in &self.steps {
-            let mut next = Vec::with_capacity(cursors.len());
-            for (path, value) in cursors {
-                match step {
-                    Step::Key(key) => {
-                        let child = value.and_then(Value::as_object).and_then(|m| m.get(key));
-                        let mut p = path;
-                        push_key(&mut p, key);
-                        next.push((p, child));
-                    }
-                    Step::Index(i) => {
-                        let child = value.and_then(Value::as_array).and_then(|a| a.get(*i));
-                        next.push((format!("{path}[{i}]"), child));
-                    }
-                    Step::Any => match value {
-                        Some(Value::Array(items)) => {
-                            for (i, item) in items.iter().enumerate() {
-                                next.push((format!("{path}[{i}]"), Some(item)));
-                            }
-                        }
-                        Some(Value::Object(map)) => {
-                            for (k, v) in map {
-                                let mut p = path.clone();
-                                push_key(&mut p, k);
-                                next.push((p, Some(v)));
-                            }
-                        }
-                        _ => {}
-                    },
-                    Step::Glob(pattern) => {
-                        if let Some(map) = value.and_then(Value::as_object) {
-                            for (k, v) in map {
-                                if glob_match(pattern, k) {
-                                    let mut p = path.clone();
-                                    push_key(&mut p, k);
-                                    next.push((p, Some(v)));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            cursors = next;
-        }
-        cursors
-            .into_iter()
-            .map(|(path, value)| Place {
-                path,
-                value: value.filter(|v| !v.is_null()),
-            })
-            .collect()
+    pub fn resolve<'a>(&'a self, object: &'a Value, shape: Shape) -> Vec<Place<'a>> {
+        self.find(object, shape, &|_| true)
     }
+
+    /// The places this path names in `object` whose value satisfies `hit` (`None` =
+    /// absent). A depth-first walk that renders a place's path only for hits.
+    pub fn find<'a>(
+        &'a self,
+        object: &'a Value,
+        shape: Shape,
+        hit: &dyn Fn(Option<&Value>) -> bool,
+    ) -> Vec<Place<'a>> {
+        let mut walk = Walk {
+            hit,
+            absent_hits: hit(None),
+            stack: Vec::with_capacity(16),
+            out: Vec::new(),
+        };
+        let Some(prefix) = self.alias.prefix(shape) else {
+            return walk.out;
+        };
+        let mut value = Some(object);
+        for key in prefix {
+            value = value.and_then(|v| v.get(*key));
+            walk.stack.push(Seg::Key(key));
+        }
+        if self.alias == Alias::Containers {
+            for list in CONTAINER_LISTS {
+                if let Some(items) = value.and_then(|v| v.get(list)).and_then(Value::as_array) {
+                    walk.stack.push(Seg::Key(list));
+                    for (i, item) in items.iter().enumerate() {
+                        walk.stack.push(Seg::Index(i));
+                        walk.visit(Some(item), &self.steps);
+                        walk.stack.pop();
+                    }
+                    walk.stack.pop();
+                }
+            }
+        } else {
+            walk.visit(value, &self.steps);
+        }
+        walk.out
+    }
+}
+
+/// One segment of a concrete location.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// State of one depth-first walk.
+struct Walk<'a, 'h> {
+    hit: &'h dyn Fn(Option<&Value>) -> bool,
+    absent_hits: bool,
+    stack: Vec<Seg<'a>>,
+    out: Vec<Place<'a>>,
+}
+
+impl<'a> Walk<'a, '_> {
+    fn visit(&mut self, value: Option<&'a Value>, steps: &'a [Step]) {
+        let value = value.filter(|v| !v.is_null());
+        if value.is_none() && !self.absent_hits {
+            return;
+        }
+        let Some((step, rest)) = steps.split_first() else {
+            if (self.hit)(value) {
+                self.out.push(Place {
+                    path: render(&self.stack),
+                    value,
+                });
+            }
+            return;
+        };
+        match step {
+            Step::Key(key) => {
+                let child = value.and_then(Value::as_object).and_then(|m| m.get(key));
+                self.stack.push(Seg::Key(key));
+                self.visit(child, rest);
+                self.stack.pop();
+            }
+            Step::Index(i) => {
+                let child = value.and_then(Value::as_array).and_then(|a| a.get(*i));
+                self.stack.push(Seg::Index(*i));
+                self.visit(child, rest);
+                self.stack.pop();
+            }
+            Step::Any => match value {
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        self.stack.push(Seg::Index(i));
+                        self.visit(Some(item), rest);
+                        self.stack.pop();
+                    }
+                }
+                Some(Value::Object(map)) => {
+                    for (k, v) in map {
+                        self.stack.push(Seg::Key(k));
+                        self.visit(Some(v), rest);
+                        self.stack.pop();
+                    }
+                }
+                _ => {}
+            },
+            Step::Glob(pattern) => {
+                if let Some(map) = value.and_then(Value::as_object) {
+                    for (k, v) in map {
+                        if glob_match(pattern, k) {
+                            self.stack.push(Seg::Key(k));
+                            self.visit(Some(v), rest);
+                            self.stack.pop();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A location for messages: `spec.containers[0]["a/b"]`.
+fn render(stack: &[Seg]) -> String {
+    let mut path = String::new();
+    for seg in stack {
+        match seg {
+            Seg::Key(k) => push_key(&mut path, k),
+            Seg::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    path
 }
 
 /// Append `.key` (or `["key"]` for keys that are not plain identifiers) to a display path.

@@ -146,9 +146,8 @@ impl Rule {
         let Some(path) = &self.path else {
             return vec![String::new()];
         };
-        path.resolve(object, shape)
+        path.find(object, shape, &|v| self.condition.holds(v))
             .into_iter()
-            .filter(|place| self.condition.holds(place.value))
             .map(|place| match place.value {
                 Some(v) => format!("{}: {}", place.path, short(v)),
                 None => place.path,
