@@ -219,6 +219,33 @@ fn patches_that_make_a_pod_template_privileged_are_refused_for_every_patch_type(
             ]);
             assert_forbidden_by(&err, "pod-security-baseline", message);
         }
+        // A Job's pod template is immutable: the dry run's 422 reaches the client unchanged.
+        let job = format!("{name}-job");
+        k.ok(&[
+            "create",
+            "job",
+            &job,
+            "-n",
+            ns,
+            "--image=busybox",
+            "--",
+            "echo",
+            "hi",
+        ]);
+        let err = k.fails(&[
+            "patch",
+            "job",
+            &job,
+            "-n",
+            ns,
+            "--type=json",
+            "-p",
+            &json_patch.replace("/spec/jobTemplate/spec/template", "/spec/template"),
+        ]);
+        assert!(
+            err.contains("is invalid") && err.contains("field is immutable"),
+            "{err}"
+        );
         // Server-side apply of the same object made privileged.
         let privileged = cronjob_manifest(&name).replace(
             "            command: [\"echo\", \"hi\"]\n",
