@@ -123,6 +123,9 @@ pub struct Args {
     /// Flags of the `/kubeconfig` endpoint.
     #[command(flatten)]
     pub user_kubeconfig: crate::kubeconfig::KubeconfigArgs,
+    /// Policies (`--policies-dir`, `--policy-reload-interval`).
+    #[command(flatten)]
+    pub policy: crate::policy::PolicyArgs,
 }
 
 /// The validated configuration.

@@ -12,27 +12,33 @@
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
 //! - [`impersonation`]: the upstream identity mode and the `Impersonate-*` headers it adds.
 //! - [`kubeconfig`]: the `/kubeconfig` answer (server URL, CA, namespace, exec credential).
+//! - [`policy`]: admission-style policies (JSON-patch mutations, deny rules), their reload.
 //! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
+//! - [`decode`]: request bodies (JSON, YAML, protobuf) → JSON.
 //!
 //! I/O at the edges:
 //! - [`auth`]: token extraction, the JupyterHub client and the moka cache in front of it.
 //! - [`provision`]: the user's namespace, its manifests and RoleBinding, on first use.
 //! - [`upstream`]: the pooled client to the API server (HTTP/2, HTTP/1.1 for upgrades).
+//! - [`admission`]: judging create/update/patch/exec requests against the policies.
 //! - [`router`]: one request: health, prefix, auth, confinement, streaming relay, upgrades.
 //! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
 //! - [`certs`]: the `kbatch-proxy certs` subcommand (dev CA and serving certificate).
 //! - [`tls`]: the listener's certificate; [`body`]: the streaming body type.
 
+pub mod admission;
 pub mod auth;
 pub mod body;
 pub mod certs;
 pub mod config;
+pub mod decode;
 pub mod error;
 pub mod headers;
 pub mod identity;
 pub mod impersonation;
-pub mod provision;
 pub mod kubeconfig;
+pub mod policy;
+pub mod provision;
 pub mod request_info;
 pub mod router;
 pub mod scope;
@@ -72,6 +78,9 @@ pub enum StartError {
     /// The provisioning settings.
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
+    /// The policies could not be loaded.
+    #[error("policies: {0}")]
+    Policy(#[from] policy::PolicyError),
     /// A required setting is missing.
     #[error("{0}")]
     Missing(&'static str),
@@ -161,6 +170,21 @@ pub async fn run(
         identity = ?identity.mode,
         "kbatch-proxy starting"
     );
+    let policies = Arc::new(policy::Policies::new(
+        config.args.policy.policies_dir.clone(),
+    )?);
+    // The server's shutdown also ends the policy reload loop.
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    policies.spawn_reload(
+        Duration::from_secs(config.args.policy.policy_reload_interval),
+        async move {
+            let _ = stop_rx.changed().await;
+        },
+    );
     let state = Arc::new(AppState {
         upstream,
         hub,
@@ -172,6 +196,7 @@ pub async fn run(
             args: config.args.user_kubeconfig.clone(),
             tls: tls.is_some(),
         },
+        policies,
     });
     let opts = ServerOptions {
         header_read_timeout: Duration::from_secs(config.args.header_read_timeout),

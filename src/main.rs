@@ -41,6 +41,11 @@ async fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "policy") {
+        std::process::exit(i32::from(kbatch_proxy::policy::cli::main(
+            std::env::args_os().skip(1),
+        )));
+    }
     let config = match Config::from_args(Args::parse()) {
         Ok(c) => c,
         Err(e) => {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub provisioner: Provisioner,
     /// The `/kubeconfig` endpoint's settings.
     pub kubeconfig: crate::kubeconfig::Settings,
+    /// Admission policies (reloaded in the background).
+    pub policies: Arc<crate::policy::Policies>,
 }
 
 /// Handle one request; never fails.
@@ -145,7 +147,7 @@ async fn handle_inner(
     if declared.is_some_and(|n| n > state.max_request_body) {
         return Err(ProxyError::PayloadTooLarge(state.max_request_body));
     }
-    forward(state, req, &path, &identity).await
+    crate::admission::admit(state, &user, &kind, req, &path, &identity).await
 }
 
 async fn authenticate(state: &AppState, req: &Request<Incoming>) -> Result<Arc<User>, ProxyError> {
@@ -168,12 +170,16 @@ fn auth_error(e: AuthError) -> ProxyError {
 
 /// Relay the request upstream and stream the answer back. Upgrades (exec, attach,
 /// port-forward; SPDY or WebSocket) get an HTTP/1.1 connection and a byte relay both ways.
-async fn forward(
+pub(crate) async fn forward<B>(
     state: &AppState,
-    mut req: Request<Incoming>,
+    mut req: Request<B>,
     path: &str,
     identity: &[(HeaderName, HeaderValue)],
-) -> Result<Response<ProxyBody>, ProxyError> {
+) -> Result<Response<ProxyBody>, ProxyError>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<crate::body::BoxError>,
+{
     let upgrade = headers::is_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let path_and_query = match req.uri().query() {

@@ -50,28 +50,55 @@ fn kubectl_sees_only_the_users_namespace() {
     let alice = user("conf-alice");
     let bob = user("conf-bob");
     // Bob exists upstream with a pod of his own; alice must never see it.
-    proxy
-        .kubectl(&c, "1.33", &bob.token, &bob.namespace)
-        .ok(&["run", "bobs", "--image=busybox", "--restart=Never", "--", "sleep", "60"]);
+    proxy.kubectl(&c, "1.33", &bob.token, &bob.namespace).ok(&[
+        "run",
+        "bobs",
+        "--image=busybox",
+        "--restart=Never",
+        "--",
+        "sleep",
+        "60",
+    ]);
     let admin = c.kubectl("1.33", None);
     admin.ok(&["create", "namespace", "other-team"]);
-    admin.ok(&["create", "configmap", "secret-plans", "-n", "other-team", "--from-literal=a=b"]);
+    admin.ok(&[
+        "create",
+        "configmap",
+        "secret-plans",
+        "-n",
+        "other-team",
+        "--from-literal=a=b",
+    ]);
     for minor in ["1.27", "1.33"] {
         let k = proxy.kubectl(&c, minor, &alice.token, &alice.namespace);
         let pod = format!("mine-{}", minor.replace('.', "-"));
-        k.ok(&["run", &pod, "--image=busybox", "--restart=Never", "--", "sleep", "60"]);
+        k.ok(&[
+            "run",
+            &pod,
+            "--image=busybox",
+            "--restart=Never",
+            "--",
+            "sleep",
+            "60",
+        ]);
         // get ns: only the user's namespace.
         let ns = k.ok(&["get", "namespaces", "-o", "name"]);
         assert_eq!(ns.trim(), format!("namespace/{}", alice.namespace), "{ns}");
         let table = k.ok(&["get", "ns"]);
-        assert!(table.contains("STATUS") && table.contains(&alice.namespace), "{table}");
+        assert!(
+            table.contains("STATUS") && table.contains(&alice.namespace),
+            "{table}"
+        );
         assert!(!table.contains("other-team") && !table.contains(&bob.namespace));
         // get pods -A: only the user's pods.
         let all = k.ok(&["get", "pods", "-A", "-o", "name"]);
         assert!(all.contains(&format!("pod/{pod}")), "{all}");
         assert!(!all.contains("bobs"), "{all}");
         let wide = k.ok(&["get", "pods", "--all-namespaces"]);
-        assert!(wide.contains("NAMESPACE") && wide.contains(&alice.namespace), "{wide}");
+        assert!(
+            wide.contains("NAMESPACE") && wide.contains(&alice.namespace),
+            "{wide}"
+        );
         assert!(!wide.contains(&bob.namespace));
         // Other namespaces and cluster-scoped objects: Forbidden, as kubectl prints it.
         for args in [
@@ -85,14 +112,21 @@ fn kubectl_sees_only_the_users_namespace() {
             vec!["get", "clusterroles"],
         ] {
             let err = k.fails(&args);
-            assert!(err.contains("Forbidden") || err.contains("forbidden"), "{args:?}: {err}");
+            assert!(
+                err.contains("Forbidden") || err.contains("forbidden"),
+                "{args:?}: {err}"
+            );
         }
         // auth can-i tells the truth.
         assert_eq!(k.ok(&["auth", "can-i", "create", "pods"]).trim(), "yes");
         assert_eq!(k.ok(&["auth", "can-i", "get", "pods/log"]).trim(), "yes");
         let no = |args: &[&str]| {
             let out = k.command(args).output().expect("kubectl runs");
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no", "{args:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                "no",
+                "{args:?}"
+            );
         };
         no(&["auth", "can-i", "get", "pods", "-n", "kube-system"]);
         no(&["auth", "can-i", "list", "nodes"]);
@@ -103,7 +137,15 @@ fn kubectl_sees_only_the_users_namespace() {
     let upstream = admin.ok(&["get", "pods", "-A", "-o", "name"]);
     assert!(upstream.contains("mine-1-33") && upstream.contains("bobs"));
     assert_eq!(
-        admin.ok(&["get", "configmap", "secret-plans", "-n", "other-team", "-o", "jsonpath={.data.a}"]),
+        admin.ok(&[
+            "get",
+            "configmap",
+            "secret-plans",
+            "-n",
+            "other-team",
+            "-o",
+            "jsonpath={.data.a}"
+        ]),
         "b"
     );
 }
@@ -118,14 +160,24 @@ fn a_kubeconfig_without_a_namespace_works() {
         let k = kubectl_without_namespace(&c, &proxy, minor, &u.token);
         let cm = format!("cm-{}", minor.replace('.', "-"));
         k.ok(&["create", "configmap", &cm, "--from-literal=a=b"]);
-        let got = k.ok(&["get", "configmap", &cm, "-o", "jsonpath={.metadata.namespace}"]);
+        let got = k.ok(&[
+            "get",
+            "configmap",
+            &cm,
+            "-o",
+            "jsonpath={.metadata.namespace}",
+        ]);
         assert_eq!(got, u.namespace);
         // A manifest naming namespace "default" lands in the user's namespace too.
         let manifest = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}-d\n  namespace: default\ndata:\n  a: b\n"
         );
         let out = k.run_with_stdin(&["apply", "-f", "-"], Some(&manifest));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let listed = k.ok(&["get", "configmaps", "-o", "name"]);
         assert!(listed.contains(&format!("configmap/{cm}-d")), "{listed}");
         // A manifest naming another namespace is refused.
@@ -134,10 +186,18 @@ fn a_kubeconfig_without_a_namespace_works() {
         );
         let out = k.run_with_stdin(&["create", "-f", "-"], Some(&foreign));
         assert!(!out.status.success());
-        let whoami = k.ok(&["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+        let whoami = k.ok(&[
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ]);
         assert_eq!(whoami, u.name);
     }
     let admin = c.kubectl("1.33", None);
     let defaults = admin.ok(&["get", "configmaps", "-n", "default", "-o", "name"]);
-    assert!(!defaults.contains("cm-1"), "nothing landed in default: {defaults}");
+    assert!(
+        !defaults.contains("cm-1"),
+        "nothing landed in default: {defaults}"
+    );
 }

@@ -1,55 +1,43 @@
-//! Protobuf request bodies → JSON, and kube-apiserver's JSON key order for any object.
-//!
-//! kubectl's typed clients send some bodies as `application/vnd.kubernetes.protobuf`
-//! (`create job`, `create token`, `auth can-i`, `auth whoami`; see observation 15 of the
-//! reference captures). [`decode`] turns such a body into the JSON kube-apiserver would render for
-//! the same object, so the rest of the stand-in only ever sees JSON. [`order_keys`] puts the keys of
-//! a JSON object into Go struct order (what `encoding/json` produces), so answers built from
-//! arbitrary JSON input are byte-identical to kube-apiserver's.
-//!
-//! Both are driven by one generated schema (`proto_schema.json`, made by
-//! `tools/gen_proto_schema.py` from k8s-pb, k8s-openapi and the Go types); there is no per-kind code.
-
-mod decode;
-mod order;
-mod schema;
-mod wire;
-
-#[cfg(test)]
-mod tests;
+//! Protobuf request bodies → JSON and kube-apiserver's JSON key order: the stand-in's view of the
+//! shared `k8s-protojson` crate, with its decode errors mapped to the API errors kube-apiserver
+//! answers (415 for an unknown kind, 400 for malformed bytes).
 
 use serde_json::Value;
 
+pub use k8s_protojson::{order_keys, order_keys_as};
+
 use crate::status::ApiError;
 
-/// Decodes a protobuf request body (magic `k8s\0` + `runtime.Unknown` envelope) into the JSON
-/// kube-apiserver would render for the object: `kind` and `apiVersion` first, then the fields in Go
-/// struct order with Go's `omitempty`/`null` rules, timestamps as RFC 3339, `IntOrString` as a
-/// number or string, `Quantity` as its string, byte fields as base64, `RawExtension`/`FieldsV1` as
-/// embedded JSON.
+/// Decodes a protobuf request body into the JSON kube-apiserver would render for the object
+/// (see [`k8s_protojson::decode`]).
 ///
 /// Errors: an unknown (apiVersion, kind) → 415 [`ApiError::unsupported_body`]; malformed bytes →
 /// 400 [`ApiError::bad_request`].
 #[allow(clippy::result_large_err)] // ApiError is the crate-wide error type
 pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
-    decode::decode_envelope(schema::schema(), body)
+    k8s_protojson::decode(body).map_err(|e| match e {
+        k8s_protojson::DecodeError::UnknownKind(..) => ApiError::unsupported_body(),
+        k8s_protojson::DecodeError::Malformed(m) => ApiError::bad_request(m),
+    })
 }
 
-/// Reorders the keys of `v` (recursively) into kube-apiserver's order, choosing the type from the
-/// top-level `apiVersion`/`kind`: `kind, apiVersion`, then Go field order; Go map fields sorted by
-/// key; keys the schema does not know kept after the known ones, in their current order.
-/// `<Kind>List` (typed or the generic `v1` `List`) orders each item as its own kind. A value of
-/// unknown kind, or not an object, is left alone.
-pub fn order_keys(v: &mut Value) {
-    order::order_by_kind(schema::schema(), v);
-}
+#[cfg(test)]
+mod tests {
+    use super::decode;
 
-/// Like [`order_keys`] but with the type given by its OpenAPI name, e.g.
-/// `io.k8s.api.core.v1.PodSpec` (useful for values without `kind`, such as list items or
-/// sub-objects). An unknown type name leaves `v` alone.
-pub fn order_keys_as(v: &mut Value, type_name: &str) {
-    let s = schema::schema();
-    if let Some(id) = s.by_name(type_name) {
-        order::order_message(s, id, v);
+    #[test]
+    fn decode_errors_map_to_415_and_400() {
+        // k8s\0 + Unknown{typeMeta{apiVersion "batch/v1", kind "Nope"}}
+        let mut unknown = b"k8s\x00\x0a\x10\x0a\x08batch/v1\x12\x04Nope".to_vec();
+        unknown.extend_from_slice(b"\x12\x00");
+        let cases: [(&[u8], u16); 3] = [
+            (&unknown, 415),
+            (b"{\"kind\":\"Job\"}", 400),
+            (b"k8s\x00\x0a\x20", 400),
+        ];
+        for (body, code) in cases {
+            let err = decode(body).expect_err("must fail");
+            assert_eq!(err.code, code, "{err}");
+        }
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate kube-standin/src/proto_schema.json: the protobuf/JSON schema used by src/proto.rs.
+"""Generate crates/k8s-protojson/proto_schema.json: the protobuf/JSON schema used by the crate.
 
 The schema lists, for every protobuf message of the groups the stand-in serves, its OpenAPI-style
 name (`io.k8s.api.batch.v1.Job`), the (apiVersion, kind) when it is a top-level kind, and its
@@ -19,9 +19,9 @@ Sources (all read, nothing downloaded by this script):
 How to run (from the workspace root):
     git clone --depth 1 -b v0.35.7 https://github.com/kubernetes/api /tmp/k8s-api
     git clone --depth 1 -b v0.35.7 https://github.com/kubernetes/apimachinery /tmp/k8s-apimachinery
-    python3 kube-standin/tools/gen_proto_schema.py \
+    python3 crates/k8s-protojson/tools/gen_proto_schema.py \
         --go-api /tmp/k8s-api --go-apimachinery /tmp/k8s-apimachinery \
-        > kube-standin/src/proto_schema.json
+        > crates/k8s-protojson/proto_schema.json
 Optional: --cargo-src DIR (default: the first ~/.cargo/registry/src/*), --check (print warnings;
 the expected ones are only the special types Time/MicroTime/Quantity/ExtraValue/Verbs and core/v1 List).
 

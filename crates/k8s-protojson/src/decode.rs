@@ -12,7 +12,7 @@ use serde_json::{Map, Number, Value};
 
 use super::schema::{Field, MsgId, Schema, Special, Wire};
 use super::wire::{self, WireError, WireValue};
-use crate::status::ApiError;
+use crate::DecodeError;
 
 /// The prefix of every Kubernetes protobuf body.
 pub(crate) const MAGIC: &[u8] = b"k8s\x00";
@@ -21,8 +21,7 @@ pub(crate) const MAGIC: &[u8] = b"k8s\x00";
 const MAX_DEPTH: usize = 100;
 
 /// Decodes `k8s\0` + `runtime.Unknown{typeMeta, raw}` and renders the object as JSON.
-#[allow(clippy::result_large_err)] // ApiError is the crate-wide error type
-pub(crate) fn decode_envelope(s: &Schema, body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn decode_envelope(s: &Schema, body: &[u8]) -> Result<Value, DecodeError> {
     let mut d = Decoder { s, depth: 0 };
     d.envelope(body)
 }
@@ -61,21 +60,21 @@ fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, WireError> {
 }
 
 impl Decoder<'_> {
-    #[allow(clippy::result_large_err)] // ApiError is the crate-wide error type
-    fn envelope(&mut self, body: &[u8]) -> Result<Value, ApiError> {
+    fn envelope(&mut self, body: &[u8]) -> Result<Value, DecodeError> {
         let inner = body.strip_prefix(MAGIC).ok_or_else(|| {
-            ApiError::bad_request(
-                "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]",
+            DecodeError::Malformed(
+                "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"
+                    .to_owned(),
             )
         })?;
-        let env = parse_envelope(inner).map_err(|e| ApiError::bad_request(e.0))?;
+        let env = parse_envelope(inner).map_err(|e| DecodeError::Malformed(e.0))?;
         let id = self
             .s
             .by_kind(&env.api_version, &env.kind)
-            .ok_or_else(ApiError::unsupported_body)?;
+            .ok_or_else(|| DecodeError::UnknownKind(env.api_version.clone(), env.kind.clone()))?;
         let fields = self.object(id, env.raw).map_err(|e| {
             let version = env.api_version.rsplit('/').next().unwrap_or_default();
-            ApiError::bad_request(format!(
+            DecodeError::Malformed(format!(
                 "{kind} in version \"{version}\" cannot be handled as a {kind}: {err}",
                 kind = env.kind,
                 err = e.0
@@ -291,7 +290,9 @@ impl Decoder<'_> {
     fn raw(&mut self, raw: Option<&[u8]>) -> Result<Value, WireError> {
         match raw {
             None | Some([]) => Ok(Value::Null),
-            Some(b) if b.starts_with(MAGIC) => self.envelope(b).map_err(|e| WireError(e.message)),
+            Some(b) if b.starts_with(MAGIC) => {
+                self.envelope(b).map_err(|e| WireError(e.to_string()))
+            }
             Some(b) => serde_json::from_slice(b).map_err(|e| WireError(e.to_string())),
         }
     }

@@ -1,0 +1,862 @@
+//! Admission: the I/O around the policy engine ([`crate::policy`]). For a resource request the
+//! current policy set matches, the body is collected (up to `--max-request-body`, 413 beyond),
+//! decoded ([`crate::decode`]), judged and forwarded as JSON; denials become a 403 `Status`
+//! naming the policy, warnings `Warning: 299` headers (kubectl prints them), audits log lines.
+//!
+//! - `create`/`update`: the decoded body is judged and the (possibly mutated) object forwarded.
+//! - `patch` (JSON, merge, strategic merge, server-side apply): the patch is first sent with
+//!   `dryRun=All`, so the API server computes the object as it would be after the patch; that
+//!   object is judged. If policies mutate it, the mutated object is committed with a `PUT`
+//!   carrying the dry run's `resourceVersion` (a concurrent change → 409); otherwise the original
+//!   patch is forwarded with a `resourceVersion` precondition injected, so what was judged is
+//!   what gets written. A patch that creates (server-side apply of a new object) is forwarded
+//!   as is, or committed as a `create` when mutated.
+//! - `pods/exec|attach|portforward` (GET or POST, before the upgrade): judged as `create` of the
+//!   subresource, the object being `PodExecOptions`/`PodAttachOptions`/`PodPortForwardOptions`
+//!   built from the query.
+//!
+//! Requests no policy matches are streamed untouched; their bodies are never collected.
+
+use bytes::Bytes;
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
+use serde_json::{json, Map, Value};
+
+use crate::auth::User;
+use crate::body::{full, ProxyBody};
+use crate::decode::{decode, media_type};
+use crate::error::ProxyError;
+use crate::policy::{Evaluation, PolicySet, Subject, Target};
+use crate::request_info::{PathKind, ResourceInfo};
+use crate::router::{forward, AppState};
+
+/// The kind of patch, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    /// `application/json-patch+json` (RFC 6902).
+    Json,
+    /// `application/merge-patch+json` (RFC 7386).
+    Merge,
+    /// `application/strategic-merge-patch+json`.
+    Strategic,
+    /// `application/apply-patch+yaml` (server-side apply).
+    Apply,
+}
+
+impl PatchType {
+    /// The patch type of a media type; `None` for anything kube-apiserver does not accept as a
+    /// patch (and for CBOR apply patches, which the proxy cannot decode).
+    pub fn of(media_type: &str) -> Option<PatchType> {
+        match media_type {
+            "application/json-patch+json" => Some(PatchType::Json),
+            "application/merge-patch+json" => Some(PatchType::Merge),
+            "application/strategic-merge-patch+json" => Some(PatchType::Strategic),
+            "application/apply-patch+yaml" => Some(PatchType::Apply),
+            _ => None,
+        }
+    }
+}
+
+/// How a request is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// `create`/`update`: the body is the object.
+    Body,
+    /// `patch`: judged on the dry-run result.
+    Patch,
+    /// exec/attach/portforward: the options from the query are the object.
+    Connect,
+}
+
+/// Whether (and how) a request is subject to admission, and the verb policies see.
+pub fn plan(method: &Method, info: &ResourceInfo) -> Option<(Plan, &'static str)> {
+    let connect = info.group.is_empty()
+        && info.resource == "pods"
+        && info.name.is_some()
+        && matches!(
+            info.subresource.as_deref(),
+            Some("exec" | "attach" | "portforward")
+        )
+        && (method == Method::GET || method == Method::POST);
+    if connect {
+        return Some((Plan::Connect, "create"));
+    }
+    match info.verb {
+        "create" | "update" => Some((Plan::Body, info.verb)),
+        "patch" => Some((Plan::Patch, "patch")),
+        _ => None,
+    }
+}
+
+fn target<'a>(info: &'a ResourceInfo, verb: &'a str) -> Target<'a> {
+    Target {
+        verb,
+        group: &info.group,
+        version: &info.version,
+        resource: &info.resource,
+        subresource: info.subresource.as_deref(),
+    }
+}
+
+fn subject(user: &User) -> Subject<'_> {
+    Subject {
+        user: &user.name,
+        namespace: &user.namespace,
+        groups: &user.groups,
+    }
+}
+
+/// Judge `req` (already authenticated and confined) against the current policies, then forward
+/// it (or what the policies made of it); see the module doc.
+pub async fn admit(
+    state: &AppState,
+    user: &User,
+    kind: &PathKind,
+    req: Request<hyper::body::Incoming>,
+    path: &str,
+    identity: &[(HeaderName, HeaderValue)],
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let PathKind::Resource(info) = kind else {
+        return forward(state, req, path, identity).await;
+    };
+    let Some((plan, verb)) = plan(req.method(), info) else {
+        return forward(state, req, path, identity).await;
+    };
+    let set = state.policies.current();
+    let who = subject(user);
+    let matched = set.matches(&target(info, verb), &who)
+        || (plan == Plan::Patch && set.matches(&target(info, "create"), &who));
+    if !matched {
+        return forward(state, req, path, identity).await;
+    }
+    match plan {
+        Plan::Connect => {
+            let object =
+                connect_options(info.subresource.as_deref().unwrap_or(""), req.uri().query());
+            let ev = set.evaluate(&target(info, verb), &who, object);
+            conclude(info, user, verb, &ev)?;
+            let mut resp = forward(state, req, path, identity).await?;
+            add_warnings(resp.headers_mut(), &ev.warnings);
+            Ok(resp)
+        }
+        Plan::Body => {
+            let (parts, body) = req.into_parts();
+            let bytes = collect_request(body, state.max_request_body).await?;
+            let ct = parts
+                .headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            let object = decode(ct, &bytes)?;
+            let ev = set.evaluate(&target(info, verb), &who, object);
+            conclude(info, user, verb, &ev)?;
+            let body = to_json(&ev.object)?;
+            let mut headers = parts.headers.clone();
+            set_json_body(&mut headers, "application/json", body.len());
+            let req = rebuild(parts, headers, body);
+            let mut resp = forward(state, req, path, identity).await?;
+            add_warnings(resp.headers_mut(), &ev.warnings);
+            Ok(resp)
+        }
+        Plan::Patch => patch(state, user, info, &set, req, path, identity).await,
+    }
+}
+
+/// The patch flow: dry run, judge the result, commit with a precondition.
+async fn patch(
+    state: &AppState,
+    user: &User,
+    info: &ResourceInfo,
+    set: &PolicySet,
+    req: Request<hyper::body::Incoming>,
+    path: &str,
+    identity: &[(HeaderName, HeaderValue)],
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let (parts, body) = req.into_parts();
+    let media = media_type(
+        parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let Some(patch_type) = PatchType::of(&media) else {
+        // Decoding explains CBOR (and unknown types) with a 415 asking for JSON.
+        return Err(match decode(Some(&media), b"") {
+            Err(e @ ProxyError::UnsupportedMediaType(_)) => e,
+            _ => ProxyError::UnsupportedMediaType(format!(
+                "{media} is not a patch type - accepted media types include: \
+                 application/json-patch+json, application/merge-patch+json, \
+                 application/strategic-merge-patch+json, application/apply-patch+yaml"
+            )),
+        });
+    };
+    let bytes = collect_request(body, state.max_request_body).await?;
+    let patch = decode(Some(&media), &bytes)?;
+    // A conflict caused by the proxy's own precondition (the object changed between the dry
+    // run and the commit, e.g. a controller updated its status) is retried, as kube-apiserver
+    // retries patches internally; a precondition the client set is the client's to handle.
+    let retry_conflicts = !has_precondition(patch_type, &patch);
+    let mut attempt = 1;
+    loop {
+        let resp = patch_once(
+            state, user, info, set, &parts, path, patch_type, &patch, &bytes, identity,
+        )
+        .await?;
+        if resp.status() != StatusCode::CONFLICT || !retry_conflicts || attempt >= PATCH_ATTEMPTS {
+            return Ok(resp);
+        }
+        tracing::debug!(
+            attempt,
+            "object changed between dry run and commit; retrying"
+        );
+        attempt += 1;
+    }
+}
+
+/// How often a patch is tried when the object keeps changing under it (kube-apiserver: 5).
+const PATCH_ATTEMPTS: u32 = 5;
+
+/// Whether the client's patch carries its own `resourceVersion` precondition.
+pub fn has_precondition(patch_type: PatchType, patch: &Value) -> bool {
+    match (patch_type, patch) {
+        (PatchType::Json, Value::Array(ops)) => ops
+            .iter()
+            .any(|op| op.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion")),
+        (_, p) => p
+            .pointer("/metadata/resourceVersion")
+            .is_some_and(|v| !v.is_null()),
+    }
+}
+
+/// One dry run → judge → commit cycle.
+#[allow(clippy::too_many_arguments)]
+async fn patch_once(
+    state: &AppState,
+    user: &User,
+    info: &ResourceInfo,
+    set: &PolicySet,
+    parts: &http::request::Parts,
+    path: &str,
+    patch_type: PatchType,
+    patch: &Value,
+    bytes: &Bytes,
+    identity: &[(HeaderName, HeaderValue)],
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let query = parts.uri.query().map(str::to_owned);
+
+    // 1. Dry run: the API server computes the patched object.
+    let mut headers = parts.headers.clone();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.remove(ACCEPT_ENCODING);
+    let dry_query = set_param(query.as_deref(), "dryRun", "All");
+    let dry = Request::builder()
+        .method(Method::PATCH)
+        .uri(uri(path, Some(&dry_query))?)
+        .body(full(bytes.clone()))
+        .map_err(|e| ProxyError::Internal(e.to_string()))?;
+    let dry = with_headers(dry, headers);
+    let resp = forward(state, dry, path, identity).await?;
+    let (rparts, rbody) = resp.into_parts();
+    let rbytes = rbody
+        .collect()
+        .await
+        .map_err(|e| ProxyError::BadGateway(e.to_string()))?
+        .to_bytes();
+    if !rparts.status.is_success() {
+        // Upstream errors (404, 409, 422, …) are the client's answer, unchanged.
+        return Ok(Response::from_parts(rparts, full(rbytes)));
+    }
+    let result: Value = serde_json::from_slice(&rbytes).map_err(|e| {
+        ProxyError::BadGateway(format!("the dry-run answer is not a JSON object: {e}"))
+    })?;
+    let rv = result
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let creates = rparts.status == StatusCode::CREATED || rv.is_none();
+    let verb = if creates { "create" } else { "patch" };
+
+    // 2. Judge the patched object.
+    let ev = set.evaluate(&target(info, verb), &subject(user), result);
+    conclude(info, user, verb, &ev)?;
+
+    // 3. Commit.
+    let commit_q = commit_query(query.as_deref());
+    let (method, commit_path, body, content_type, q) = match (ev.changed, rv) {
+        (true, Some(rv)) => {
+            let mut obj = ev.object.clone();
+            set_resource_version(&mut obj, &rv);
+            let p = path.to_owned();
+            (Method::PUT, p, to_json(&obj)?, "application/json", commit_q)
+        }
+        (true, None) => {
+            let mut obj = ev.object.clone();
+            if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("resourceVersion");
+            }
+            let p = collection_path(path).ok_or_else(|| {
+                ProxyError::BadRequest("a patch that creates must name the object".into())
+            })?;
+            (
+                Method::POST,
+                p,
+                to_json(&obj)?,
+                "application/json",
+                commit_q,
+            )
+        }
+        (false, Some(rv)) => {
+            let pre = with_precondition(patch_type, patch.clone(), &rv);
+            let ct = content_type_of(patch_type);
+            (Method::PATCH, path.to_owned(), to_json(&pre)?, ct, query)
+        }
+        (false, None) => (
+            Method::PATCH,
+            path.to_owned(),
+            bytes.clone(),
+            content_type_of(patch_type),
+            query,
+        ),
+    };
+    let mut headers = parts.headers.clone();
+    set_json_body(&mut headers, content_type, body.len());
+    let commit = Request::builder()
+        .method(method)
+        .uri(uri(&commit_path, q.as_deref())?)
+        .body(full(body))
+        .map_err(|e| ProxyError::Internal(e.to_string()))?;
+    let commit = with_headers(commit, headers);
+    let mut resp = forward(state, commit, &commit_path, identity).await?;
+    add_warnings(resp.headers_mut(), &ev.warnings);
+    Ok(resp)
+}
+
+fn content_type_of(p: PatchType) -> &'static str {
+    match p {
+        PatchType::Json => "application/json-patch+json",
+        PatchType::Merge => "application/merge-patch+json",
+        PatchType::Strategic => "application/strategic-merge-patch+json",
+        // JSON is YAML.
+        PatchType::Apply => "application/apply-patch+yaml",
+    }
+}
+
+/// Log audits; a denial becomes the 403 kubectl prints as `Error from server (Forbidden): …`.
+fn conclude(
+    info: &ResourceInfo,
+    user: &User,
+    verb: &str,
+    ev: &Evaluation,
+) -> Result<(), ProxyError> {
+    for a in &ev.audits {
+        tracing::info!(
+            audit = %a,
+            user = %user.name,
+            verb,
+            resource = %info.resource,
+            subresource = info.subresource.as_deref().unwrap_or(""),
+            "policy audit"
+        );
+    }
+    if let Some(reason) = &ev.denied {
+        tracing::info!(
+            user = %user.name,
+            verb,
+            resource = %info.resource,
+            reason = %reason,
+            "policy denied the request"
+        );
+        let name = ev
+            .object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .or(info.name.as_deref());
+        return Err(ProxyError::Forbidden(forbidden_message(info, name, reason)));
+    }
+    Ok(())
+}
+
+/// `jobs.batch "x" is forbidden: <reason>` (kube-apiserver's wording for admission denials).
+pub fn forbidden_message(info: &ResourceInfo, name: Option<&str>, reason: &str) -> String {
+    let qualified = if info.group.is_empty() {
+        info.resource.clone()
+    } else {
+        format!("{}.{}", info.resource, info.group)
+    };
+    match name.filter(|n| !n.is_empty()) {
+        Some(n) => format!("{qualified} \"{n}\" is forbidden: {reason}"),
+        None => format!("{qualified} is forbidden: {reason}"),
+    }
+}
+
+/// `Warning: 299 - "<message>"` values (RFC 7234 warn-text: `"` and `\` escaped, control
+/// characters replaced), as kube-apiserver sends them; kubectl prints `Warning: <message>`.
+pub fn warning_value(message: &str) -> Option<HeaderValue> {
+    let mut text = String::with_capacity(message.len() + 10);
+    text.push_str("299 - \"");
+    for c in message.chars() {
+        match c {
+            '"' | '\\' => {
+                text.push('\\');
+                text.push(c);
+            }
+            c if c.is_control() => text.push(' '),
+            c => text.push(c),
+        }
+    }
+    text.push('"');
+    HeaderValue::from_bytes(text.as_bytes()).ok()
+}
+
+fn add_warnings(headers: &mut HeaderMap, warnings: &[String]) {
+    for w in warnings {
+        if let Some(v) = warning_value(w) {
+            headers.append(http::header::WARNING, v);
+        }
+    }
+}
+
+/// The options object of an exec/attach/portforward request, from its query, as kube-apiserver
+/// decodes it (`command` repeated, booleans `true`/`1`, `ports` as numbers).
+pub fn connect_options(subresource: &str, query: Option<&str>) -> Value {
+    let pairs: Vec<(String, String)> = query
+        .map(|q| {
+            form_urlencoded_pairs(q)
+                .into_iter()
+                .filter(|(k, _)| !k.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let bool_of = |key: &str| -> Option<Value> {
+        pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| {
+            Value::Bool(matches!(
+                v.as_str(),
+                "true" | "1" | "True" | "TRUE" | "t" | "T"
+            ))
+        })
+    };
+    let str_of = |key: &str| -> Option<Value> {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| Value::String(v.clone()))
+    };
+    let mut m = Map::new();
+    let kind = match subresource {
+        "exec" => "PodExecOptions",
+        "attach" => "PodAttachOptions",
+        _ => "PodPortForwardOptions",
+    };
+    m.insert("kind".into(), json!(kind));
+    m.insert("apiVersion".into(), json!("v1"));
+    if subresource == "portforward" {
+        let ports: Vec<Value> = pairs
+            .iter()
+            .filter(|(k, _)| k == "ports")
+            .flat_map(|(_, v)| v.split(','))
+            .map(|p| {
+                p.trim()
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::String(p.trim().to_owned()))
+            })
+            .collect();
+        if !ports.is_empty() {
+            m.insert("ports".into(), Value::Array(ports));
+        }
+        return Value::Object(m);
+    }
+    for key in ["stdin", "stdout", "stderr", "tty"] {
+        if let Some(v) = bool_of(key) {
+            m.insert(key.into(), v);
+        }
+    }
+    if let Some(c) = str_of("container") {
+        m.insert("container".into(), c);
+    }
+    if subresource == "exec" {
+        let command: Vec<Value> = pairs
+            .iter()
+            .filter(|(k, _)| k == "command")
+            .map(|(_, v)| Value::String(v.clone()))
+            .collect();
+        m.insert("command".into(), Value::Array(command));
+    }
+    Value::Object(m)
+}
+
+/// `application/x-www-form-urlencoded` pairs (`+` is a space, percent-decoding lossy).
+fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
+    let dec = |s: &str| {
+        let s = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    q.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+/// `query` with `key=value` (any earlier values of `key` removed).
+pub fn set_param(query: Option<&str>, key: &str, value: &str) -> String {
+    let mut parts: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty() && kv.split_once('=').map_or(*kv, |(k, _)| k) != key)
+        .collect();
+    let kv = format!("{key}={value}");
+    parts.push(&kv);
+    parts.join("&")
+}
+
+/// The query of a commit made as PUT or POST: the options those verbs share with PATCH
+/// (`dryRun`, `fieldManager`, `fieldValidation`, `pretty`); `force` is for apply only.
+pub fn commit_query(query: Option<&str>) -> Option<String> {
+    let kept: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| {
+            let k = kv.split_once('=').map_or(*kv, |(k, _)| k);
+            matches!(k, "dryRun" | "fieldManager" | "fieldValidation" | "pretty")
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("&"))
+}
+
+/// The collection path of an object path (`…/jobs/x` → `…/jobs`); `None` for a subresource or a
+/// path without a name.
+fn collection_path(path: &str) -> Option<String> {
+    let (coll, _name) = path.trim_end_matches('/').rsplit_once('/')?;
+    Some(coll.to_owned())
+}
+
+fn set_resource_version(obj: &mut Value, rv: &str) {
+    if let Some(o) = obj.as_object_mut() {
+        let meta = o
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(m) = meta.as_object_mut() {
+            m.insert("resourceVersion".into(), Value::String(rv.to_owned()));
+        }
+    }
+}
+
+/// The patch with a `resourceVersion` precondition: `metadata.resourceVersion` set to `rv` — by
+/// a leading `replace` operation for a JSON patch, in the patch object for merge,
+/// strategic-merge and apply patches. The patched object then carries `rv`, and the API server
+/// refuses with 409 Conflict if the object changed since (a `test` operation would also stop
+/// the write, but with a 422/500 that clients do not recognise as a conflict).
+pub fn with_precondition(patch_type: PatchType, patch: Value, rv: &str) -> Value {
+    match (patch_type, patch) {
+        (PatchType::Json, Value::Array(ops)) => {
+            let mut out = Vec::with_capacity(ops.len() + 1);
+            out.push(json!({"op": "replace", "path": "/metadata/resourceVersion", "value": rv}));
+            out.extend(ops);
+            Value::Array(out)
+        }
+        (_, mut p) => {
+            set_resource_version(&mut p, rv);
+            p
+        }
+    }
+}
+
+/// Collect a request body of at most `limit` bytes (413 beyond).
+async fn collect_request<B>(body: B, limit: usize) -> Result<Bytes, ProxyError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ProxyError::PayloadTooLarge(limit))
+        }
+        Err(e) => Err(ProxyError::BadRequest(format!(
+            "reading the request body: {e}"
+        ))),
+    }
+}
+
+fn to_json(v: &Value) -> Result<Bytes, ProxyError> {
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .map_err(|e| ProxyError::Internal(e.to_string()))
+}
+
+/// Headers of a replaced body: its type and length (the client's encoding headers no longer
+/// apply).
+fn set_json_body(headers: &mut HeaderMap, content_type: &'static str, len: usize) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    headers.remove(http::header::CONTENT_ENCODING);
+    headers.remove(http::header::TRANSFER_ENCODING);
+}
+
+fn uri(path: &str, query: Option<&str>) -> Result<Uri, ProxyError> {
+    let s = match query {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_owned(),
+    };
+    s.parse()
+        .map_err(|e: http::uri::InvalidUri| ProxyError::BadRequest(e.to_string()))
+}
+
+fn with_headers(mut req: Request<ProxyBody>, headers: HeaderMap) -> Request<ProxyBody> {
+    *req.headers_mut() = headers;
+    req
+}
+
+/// The client's request (method, URI, extensions) with new headers and body.
+fn rebuild(parts: http::request::Parts, headers: HeaderMap, body: Bytes) -> Request<ProxyBody> {
+    let mut req = Request::from_parts(parts, full(body));
+    *req.headers_mut() = headers;
+    req
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(
+        verb: &'static str,
+        group: &str,
+        resource: &str,
+        name: Option<&str>,
+        sub: Option<&str>,
+    ) -> ResourceInfo {
+        ResourceInfo {
+            verb,
+            group: group.into(),
+            version: "v1".into(),
+            namespace: Some("kbatch-alice".into()),
+            resource: resource.into(),
+            name: name.map(Into::into),
+            subresource: sub.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn plans() {
+        type Case = (Method, ResourceInfo, Option<(Plan, &'static str)>);
+        let cases: Vec<Case> = vec![
+            (
+                Method::POST,
+                info("create", "batch", "jobs", None, None),
+                Some((Plan::Body, "create")),
+            ),
+            (
+                Method::PUT,
+                info("update", "batch", "jobs", Some("x"), None),
+                Some((Plan::Body, "update")),
+            ),
+            (
+                Method::PATCH,
+                info("patch", "batch", "jobs", Some("x"), None),
+                Some((Plan::Patch, "patch")),
+            ),
+            (
+                Method::GET,
+                info("get", "", "pods", Some("p"), Some("exec")),
+                Some((Plan::Connect, "create")),
+            ),
+            (
+                Method::POST,
+                info("create", "", "pods", Some("p"), Some("attach")),
+                Some((Plan::Connect, "create")),
+            ),
+            (
+                Method::GET,
+                info("get", "", "pods", Some("p"), Some("portforward")),
+                Some((Plan::Connect, "create")),
+            ),
+            (
+                Method::GET,
+                info("get", "", "pods", Some("p"), Some("log")),
+                None,
+            ),
+            (Method::GET, info("list", "batch", "jobs", None, None), None),
+            (
+                Method::DELETE,
+                info("delete", "batch", "jobs", Some("x"), None),
+                None,
+            ),
+            (Method::GET, info("watch", "", "pods", None, None), None),
+        ];
+        for (m, i, want) in cases {
+            assert_eq!(plan(&m, &i), want, "{m} {i:?}");
+        }
+    }
+
+    #[test]
+    fn patch_types() {
+        let cases = [
+            ("application/json-patch+json", Some(PatchType::Json)),
+            ("application/merge-patch+json", Some(PatchType::Merge)),
+            (
+                "application/strategic-merge-patch+json",
+                Some(PatchType::Strategic),
+            ),
+            ("application/apply-patch+yaml", Some(PatchType::Apply)),
+            ("application/apply-patch+cbor", None),
+            ("application/json", None),
+        ];
+        for (m, want) in cases {
+            assert_eq!(PatchType::of(m), want, "{m}");
+            if let Some(p) = want {
+                assert_eq!(content_type_of(p), m);
+            }
+        }
+    }
+
+    #[test]
+    fn preconditions() {
+        let cases = [
+            (
+                PatchType::Json,
+                json!([{"op": "add", "path": "/metadata/labels/a", "value": "b"}]),
+                json!([{"op": "replace", "path": "/metadata/resourceVersion", "value": "42"},
+                       {"op": "add", "path": "/metadata/labels/a", "value": "b"}]),
+            ),
+            (
+                PatchType::Merge,
+                json!({"spec": {"parallelism": 2}}),
+                json!({"spec": {"parallelism": 2}, "metadata": {"resourceVersion": "42"}}),
+            ),
+            (
+                PatchType::Strategic,
+                json!({"metadata": {"labels": {"a": "b"}}}),
+                json!({"metadata": {"labels": {"a": "b"}, "resourceVersion": "42"}}),
+            ),
+            (
+                PatchType::Apply,
+                json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "x", "resourceVersion": "1"}}),
+                json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "x", "resourceVersion": "42"}}),
+            ),
+        ];
+        for (t, patch, want) in cases {
+            assert_eq!(with_precondition(t, patch, "42"), want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn client_preconditions() {
+        let cases = [
+            (
+                PatchType::Json,
+                json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "1"}]),
+                true,
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "add", "path": "/metadata/labels/a", "value": "1"}]),
+                false,
+            ),
+            (
+                PatchType::Merge,
+                json!({"metadata": {"resourceVersion": "1"}}),
+                true,
+            ),
+            (
+                PatchType::Merge,
+                json!({"metadata": {"resourceVersion": null}}),
+                false,
+            ),
+            (PatchType::Strategic, json!({"spec": {}}), false),
+            (
+                PatchType::Apply,
+                json!({"metadata": {"name": "x", "resourceVersion": "3"}}),
+                true,
+            ),
+        ];
+        for (t, p, want) in cases {
+            assert_eq!(has_precondition(t, &p), want, "{t:?} {p}");
+        }
+    }
+
+    #[test]
+    fn queries() {
+        assert_eq!(set_param(None, "dryRun", "All"), "dryRun=All");
+        assert_eq!(
+            set_param(
+                Some("fieldManager=kubectl-patch&dryRun=All"),
+                "dryRun",
+                "All"
+            ),
+            "fieldManager=kubectl-patch&dryRun=All"
+        );
+        assert_eq!(
+            set_param(Some("force=true&fieldManager=kubectl"), "dryRun", "All"),
+            "force=true&fieldManager=kubectl&dryRun=All"
+        );
+        assert_eq!(
+            commit_query(Some(
+                "fieldManager=kubectl&force=true&fieldValidation=Strict&dryRun=All"
+            )),
+            Some("fieldManager=kubectl&fieldValidation=Strict&dryRun=All".into())
+        );
+        assert_eq!(commit_query(Some("force=true")), None);
+        assert_eq!(commit_query(None), None);
+        assert_eq!(
+            collection_path("/apis/batch/v1/namespaces/a/jobs/x").as_deref(),
+            Some("/apis/batch/v1/namespaces/a/jobs")
+        );
+    }
+
+    #[test]
+    fn connect_option_objects() {
+        let cases = [
+            (
+                "exec",
+                Some("command=sh&command=-c&command=echo+hi%21&container=main&stdin=true&stdout=true&stderr=true&tty=false"),
+                json!({"kind": "PodExecOptions", "apiVersion": "v1", "stdin": true, "stdout": true,
+                       "stderr": true, "tty": false, "container": "main", "command": ["sh", "-c", "echo hi!"]}),
+            ),
+            (
+                "attach",
+                Some("stdout=1&stderr=1"),
+                json!({"kind": "PodAttachOptions", "apiVersion": "v1", "stdout": true, "stderr": true}),
+            ),
+            (
+                "portforward",
+                Some("ports=8080&ports=9090,53"),
+                json!({"kind": "PodPortForwardOptions", "apiVersion": "v1", "ports": [8080, 9090, 53]}),
+            ),
+            ("portforward", None, json!({"kind": "PodPortForwardOptions", "apiVersion": "v1"})),
+            ("exec", None, json!({"kind": "PodExecOptions", "apiVersion": "v1", "command": []})),
+        ];
+        for (sub, q, want) in cases {
+            assert_eq!(connect_options(sub, q), want, "{sub} {q:?}");
+        }
+    }
+
+    #[test]
+    fn warnings_and_denials() {
+        let cases = [
+            ("plain", "299 - \"plain\""),
+            ("say \"hi\" \\ now", "299 - \"say \\\"hi\\\" \\\\ now\""),
+            ("two\nlines", "299 - \"two lines\""),
+            ("café", "299 - \"café\""),
+        ];
+        for (msg, want) in cases {
+            let v = warning_value(msg).expect("header value");
+            assert_eq!(v.as_bytes(), want.as_bytes(), "{msg}");
+        }
+        let i = info("create", "batch", "jobs", None, None);
+        assert_eq!(
+            forbidden_message(&i, Some("x"), "policy \"p\": no"),
+            "jobs.batch \"x\" is forbidden: policy \"p\": no"
+        );
+        let p = info("create", "", "pods", Some("p"), Some("exec"));
+        assert_eq!(forbidden_message(&p, None, "r"), "pods is forbidden: r");
+    }
+}

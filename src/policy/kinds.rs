@@ -1,0 +1,172 @@
+//! Where each kind keeps its pod spec, pod metadata and job spec (the `$podSpec`,
+//! `$podMetadata`, `$jobSpec`, `$jobMetadata` aliases), and the kind → resource table the
+//! `policy check` CLI uses (pure).
+
+use serde_json::Value;
+
+/// The shape of an object, as far as the aliases care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A Pod: the pod spec is `spec`.
+    Pod,
+    /// A Job: pod template in `spec.template`, job spec is `spec`.
+    Job,
+    /// Deployment, StatefulSet, ReplicaSet, DaemonSet, ReplicationController: `spec.template`.
+    Workload,
+    /// A CronJob: `spec.jobTemplate` is a job template.
+    CronJob,
+    /// A PodTemplate: `template` is the pod template.
+    PodTemplate,
+    /// Anything else: no pod spec.
+    Other,
+}
+
+impl Shape {
+    /// The shape of `object`, from its `kind`, else from the request's group and resource.
+    pub fn of(object: &Value, group: &str, resource: &str) -> Shape {
+        match object.get("kind").and_then(Value::as_str) {
+            Some(kind) => Shape::of_kind(kind),
+            None => Shape::of_resource(group, resource),
+        }
+    }
+
+    /// The shape of a kind name.
+    pub fn of_kind(kind: &str) -> Shape {
+        match kind {
+            "Pod" => Shape::Pod,
+            "Job" => Shape::Job,
+            "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet" | "ReplicationController" => {
+                Shape::Workload
+            }
+            "CronJob" => Shape::CronJob,
+            "PodTemplate" => Shape::PodTemplate,
+            _ => Shape::Other,
+        }
+    }
+
+    /// The shape of a resource (used when a body carries no `kind`).
+    pub fn of_resource(group: &str, resource: &str) -> Shape {
+        match (group, resource) {
+            ("", "pods") => Shape::Pod,
+            ("batch", "jobs") => Shape::Job,
+            ("apps", "deployments" | "statefulsets" | "replicasets" | "daemonsets")
+            | ("", "replicationcontrollers") => Shape::Workload,
+            ("batch", "cronjobs") => Shape::CronJob,
+            ("", "podtemplates") => Shape::PodTemplate,
+            _ => Shape::Other,
+        }
+    }
+
+    /// The pod spec's location (JSON keys from the root), if this shape has one.
+    pub fn pod_spec(self) -> Option<&'static [&'static str]> {
+        match self {
+            Shape::Pod => Some(&["spec"]),
+            Shape::Job | Shape::Workload => Some(&["spec", "template", "spec"]),
+            Shape::CronJob => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
+            Shape::PodTemplate => Some(&["template", "spec"]),
+            Shape::Other => None,
+        }
+    }
+
+    /// The pod metadata's location (the Pod's own, or its template's).
+    pub fn pod_metadata(self) -> Option<&'static [&'static str]> {
+        match self {
+            Shape::Pod => Some(&["metadata"]),
+            Shape::Job | Shape::Workload => Some(&["spec", "template", "metadata"]),
+            Shape::CronJob => Some(&["spec", "jobTemplate", "spec", "template", "metadata"]),
+            Shape::PodTemplate => Some(&["template", "metadata"]),
+            Shape::Other => None,
+        }
+    }
+
+    /// The job spec's location (a Job's `spec`, a CronJob's `spec.jobTemplate.spec`).
+    pub fn job_spec(self) -> Option<&'static [&'static str]> {
+        match self {
+            Shape::Job => Some(&["spec"]),
+            Shape::CronJob => Some(&["spec", "jobTemplate", "spec"]),
+            _ => None,
+        }
+    }
+
+    /// The job metadata's location (a Job's `metadata`, a CronJob's `spec.jobTemplate.metadata`).
+    pub fn job_metadata(self) -> Option<&'static [&'static str]> {
+        match self {
+            Shape::Job => Some(&["metadata"]),
+            Shape::CronJob => Some(&["spec", "jobTemplate", "metadata"]),
+            _ => None,
+        }
+    }
+}
+
+/// Container lists of a pod spec, all covered by `$containers`.
+pub const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// Common kinds: (group, kind, resource).
+const KINDS: &[(&str, &str, &str)] = &[
+    ("", "Pod", "pods"),
+    ("", "PodTemplate", "podtemplates"),
+    ("", "ReplicationController", "replicationcontrollers"),
+    ("", "ConfigMap", "configmaps"),
+    ("", "Secret", "secrets"),
+    ("", "Service", "services"),
+    ("", "ServiceAccount", "serviceaccounts"),
+    ("", "PersistentVolumeClaim", "persistentvolumeclaims"),
+    ("", "PersistentVolume", "persistentvolumes"),
+    ("", "Namespace", "namespaces"),
+    ("", "Endpoints", "endpoints"),
+    ("", "Event", "events"),
+    ("", "LimitRange", "limitranges"),
+    ("", "ResourceQuota", "resourcequotas"),
+    ("", "Node", "nodes"),
+    ("apps", "Deployment", "deployments"),
+    ("apps", "StatefulSet", "statefulsets"),
+    ("apps", "ReplicaSet", "replicasets"),
+    ("apps", "DaemonSet", "daemonsets"),
+    ("apps", "ControllerRevision", "controllerrevisions"),
+    ("batch", "Job", "jobs"),
+    ("batch", "CronJob", "cronjobs"),
+    (
+        "autoscaling",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+    ),
+    ("policy", "PodDisruptionBudget", "poddisruptionbudgets"),
+    ("networking.k8s.io", "NetworkPolicy", "networkpolicies"),
+    ("networking.k8s.io", "Ingress", "ingresses"),
+    ("rbac.authorization.k8s.io", "Role", "roles"),
+    ("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
+    ("rbac.authorization.k8s.io", "ClusterRole", "clusterroles"),
+    (
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+    ),
+    ("events.k8s.io", "Event", "events"),
+    ("coordination.k8s.io", "Lease", "leases"),
+    ("discovery.k8s.io", "EndpointSlice", "endpointslices"),
+    ("storage.k8s.io", "StorageClass", "storageclasses"),
+];
+
+/// `apiVersion` split into (group, version): `v1` → ("", "v1"), `batch/v1` → ("batch", "v1").
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", api_version),
+    }
+}
+
+/// The plural resource of `kind` in `group`: the built-in table, else Kubernetes' own guess
+/// (`UnsafeGuessKindToResource`: lower case, `s` → `ses`, `y` → `ies`, else `+s`).
+pub fn resource_for_kind(group: &str, kind: &str) -> String {
+    if let Some((_, _, resource)) = KINDS.iter().find(|(g, k, _)| *g == group && *k == kind) {
+        return (*resource).to_string();
+    }
+    let lower = kind.to_lowercase();
+    if lower.ends_with('s') {
+        format!("{lower}es")
+    } else if let Some(stem) = lower.strip_suffix('y') {
+        format!("{stem}ies")
+    } else {
+        format!("{lower}s")
+    }
+}
