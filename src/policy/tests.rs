@@ -483,7 +483,16 @@ fn username_label_overrides_a_forged_one_and_skips_reviews_and_subresources() {
 #[test]
 fn job_ttl_added_only_when_missing() {
     let set = shipped();
-    let cases: Vec<(&str, &str, &str, Value, &str, Option<Value>)> = vec![
+    // (what, group, resource, object, pointer, expected value there)
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Value,
+        &'static str,
+        Option<Value>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "job without ttl",
             "batch",
