@@ -41,6 +41,7 @@ demo: env
 # Benchmarks (release build): latency of a small GET direct vs through the proxy.
 bench: env
 	$(CARGO) bench --locked --bench latency
+	$(CARGO) bench --locked --bench policy
 
 clean:
 	rm -rf .tmp

@@ -37,6 +37,7 @@ pub mod rules;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -556,7 +557,7 @@ fn check_idempotent(mutations: &[Mutation]) -> Result<(), String> {
 }
 
 /// Flags for policies.
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct PolicyArgs {
     /// Directory of policy files (`*.yaml`, `*.yml`); no policies when unset.
     #[arg(long, env = "KBATCH_POLICIES_DIR")]
@@ -564,6 +565,22 @@ pub struct PolicyArgs {
     /// Seconds between checks of the policies directory for changes (0: never reload).
     #[arg(long, env = "KBATCH_POLICY_RELOAD_INTERVAL", default_value_t = 10)]
     pub policy_reload_interval: u64,
+}
+
+impl Default for PolicyArgs {
+    fn default() -> Self {
+        PolicyArgs {
+            policies_dir: None,
+            policy_reload_interval: 10,
+        }
+    }
+}
+
+impl PolicyArgs {
+    /// The reload interval (zero: never reload).
+    pub fn reload_interval(&self) -> Duration {
+        Duration::from_secs(self.policy_reload_interval)
+    }
 }
 
 #[cfg(test)]

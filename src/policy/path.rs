@@ -129,9 +129,7 @@ impl RulePath {
         }
         let (alias, mut rest) = match trimmed.strip_prefix('$') {
             Some(after) => {
-                let end = after
-                    .find(|c: char| c == '.' || c == '[')
-                    .unwrap_or(after.len());
+                let end = after.find(['.', '[']).unwrap_or(after.len());
                 let alias = Alias::from_name(&after[..end]).ok_or_else(|| {
                     format!(
                         "unknown alias ${} (known: $podSpec, $podMetadata, $containers, $jobSpec, $jobMetadata)",
@@ -312,9 +310,7 @@ fn push_key(path: &mut String, key: &str) {
 
 /// Parse a key or `*` at the start of `text` (no leading dot); returns the rest.
 fn parse_dotted(text: &str) -> Result<(Step, &str), String> {
-    let end = text
-        .find(|c: char| c == '.' || c == '[')
-        .unwrap_or(text.len());
+    let end = text.find(['.', '[']).unwrap_or(text.len());
     let key = &text[..end];
     if key == "*" {
         return Ok((Step::Any, &text[end..]));

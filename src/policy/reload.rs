@@ -87,11 +87,7 @@ impl Policies {
 
     /// Check the directory every `every` until `shutdown` resolves (nothing to do without a
     /// directory or with a zero interval). Must be called inside a Tokio runtime.
-    pub fn spawn_reload(
-        self: &Arc<Self>,
-        every: Duration,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) {
+    pub fn spawn_reload(self: &Arc<Self>, every: Duration, shutdown: impl Future + Send + 'static) {
         if self.dir.is_none() || every.is_zero() {
             return;
         }

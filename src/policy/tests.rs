@@ -1,8 +1,6 @@
 //! Tests of the policy engine (paths, conditions, lenient patches, matching, modes, the
 //! load-time checks), the shipped policies in `policies/` and the reload.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use super::reload::Reload;
@@ -483,7 +481,16 @@ fn username_label_overrides_a_forged_one_and_skips_reviews_and_subresources() {
 #[test]
 fn job_ttl_added_only_when_missing() {
     let set = shipped();
-    let cases: Vec<(&str, &str, &str, Value, &str, Option<Value>)> = vec![
+    // (what, group, resource, object, pointer, expected value there)
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Value,
+        &'static str,
+        Option<Value>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "job without ttl",
             "batch",
@@ -1116,4 +1123,25 @@ fn reload_follows_configmap_symlink_swaps() {
     std::fs::rename(d.join("..data_tmp"), d.join("..data")).expect("swap");
     assert_eq!(policies.reload_now().expect("reload"), Reload::Loaded);
     assert_eq!(policies.current().names(), ["v2"]);
+}
+
+#[test]
+fn proxy_flags() {
+    use clap::Parser;
+    let a = crate::config::Args::try_parse_from([
+        "kbatch-proxy",
+        "--policies-dir",
+        "/p",
+        "--policy-reload-interval",
+        "0",
+    ])
+    .expect("parse");
+    assert_eq!(a.policy.policies_dir, Some(PathBuf::from("/p")));
+    assert!(a.policy.reload_interval().is_zero());
+    let d = crate::config::Args::try_parse_from(["kbatch-proxy"]).expect("parse");
+    assert_eq!(d.policy.reload_interval(), Duration::from_secs(10));
+    assert_eq!(
+        PolicyArgs::default().policy_reload_interval,
+        d.policy.policy_reload_interval
+    );
 }
