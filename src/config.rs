@@ -114,6 +114,9 @@ pub struct Args {
         default_value = r#"{"app.kubernetes.io/managed-by":"kbatch"}"#
     )]
     pub labels: String,
+    /// kbatch REST API settings not listed above.
+    #[command(flatten)]
+    pub kbatch: crate::kbatch::settings::KbatchArgs,
 }
 
 /// The validated configuration.

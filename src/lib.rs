@@ -18,6 +18,7 @@
 //! - [`router`]: one request: health, prefix, auth, confinement, streaming relay, upgrades.
 //! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
 //! - [`tls`]: the listener's certificate; [`body`]: the streaming body type.
+//! - [`kbatch`]: the kbatch REST API (`/jobs/`, `/cronjobs/`, `/pods/`, `/profiles/`, …).
 
 pub mod auth;
 pub mod body;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod headers;
 pub mod identity;
+pub mod kbatch;
 pub mod request_info;
 pub mod router;
 pub mod scope;
@@ -59,6 +61,9 @@ pub enum StartError {
     /// A required setting is missing.
     #[error("{0}")]
     Missing(&'static str),
+    /// The kbatch template or profile file.
+    #[error(transparent)]
+    Kbatch(#[from] kbatch::settings::SettingsError),
     /// A file could not be read.
     #[error("reading {path}: {source}")]
     Read {
@@ -104,6 +109,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    let kbatch = kbatch::settings::KbatchSettings::load(&config)?;
     let upstream = Upstream::load(config.args.kubeconfig.as_deref()).await?;
     let hub = HubAuth::new(hub_config(&config)?)?;
     let tls = match (&config.args.tls_cert, &config.args.tls_key) {
@@ -122,6 +128,7 @@ pub async fn run(
         hub,
         prefix: config.prefix.clone(),
         max_request_body: config.args.max_request_body,
+        kbatch,
     });
     let opts = ServerOptions {
         header_read_timeout: Duration::from_secs(config.args.header_read_timeout),

@@ -29,6 +29,8 @@ pub struct AppState {
     pub prefix: String,
     /// Largest request body forwarded.
     pub max_request_body: usize,
+    /// The kbatch REST API's settings.
+    pub kbatch: crate::kbatch::settings::KbatchSettings,
 }
 
 /// Handle one request; never fails.
@@ -96,6 +98,17 @@ async fn handle_inner(
         _ => {}
     }
     check_canonical(&path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    if let Some(route) = crate::kbatch::route(&path) {
+        let user = if route.is_public(&state.kbatch) {
+            None
+        } else {
+            match authenticate(state, &req).await {
+                Ok(u) => Some(u),
+                Err(e) => return Ok(crate::kbatch::error_response(e)),
+            }
+        };
+        return Ok(crate::kbatch::handle(state, req, route, user).await);
+    }
     let user = authenticate(state, &req).await?;
     tracing::Span::current().record("user", user.name.as_str());
     let kind = classify(req.method(), &path, req.uri().query());
