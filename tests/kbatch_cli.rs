@@ -103,7 +103,10 @@ fn get_json(k: &Kubectl, args: &[&str]) -> Value {
 }
 
 fn exists(k: &Kubectl, kind: &str, name: &str) -> bool {
-    let out = k.run_with_stdin(&["get", kind, name, "--ignore-not-found", "-o", "name"], None);
+    let out = k.run_with_stdin(
+        &["get", kind, name, "--ignore-not-found", "-o", "name"],
+        None,
+    );
     !String::from_utf8_lossy(&out.stdout).trim().is_empty()
 }
 
@@ -188,7 +191,10 @@ fn check_created_job(e: &Env, name: &str, image: &str, with_code: bool) -> Value
     let job = get_json(&e.admin, &["job", name]);
     let meta = &job["metadata"];
     assert_eq!(meta["namespace"], e.namespace.as_str());
-    assert_eq!(meta["annotations"]["kbatch.jupyter.org/username"], e.user.as_str());
+    assert_eq!(
+        meta["annotations"]["kbatch.jupyter.org/username"],
+        e.user.as_str()
+    );
     assert_eq!(
         meta["labels"]["kbatch.jupyter.org/username"],
         username_label(&e.user).as_str()
@@ -196,9 +202,15 @@ fn check_created_job(e: &Env, name: &str, image: &str, with_code: bool) -> Value
     assert_eq!(meta["labels"]["app.kubernetes.io/managed-by"], "kbatch");
     assert_eq!(meta["labels"]["team"], "research", "template labels");
     assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 3600);
-    assert_eq!(job["spec"]["suspend"], false, "unsuspended after the Secret exists");
+    assert_eq!(
+        job["spec"]["suspend"], false,
+        "unsuspended after the Secret exists"
+    );
     let pod = &job["spec"]["template"]["spec"];
-    assert_eq!(pod["automountServiceAccountToken"], false, "template boolean");
+    assert_eq!(
+        pod["automountServiceAccountToken"], false,
+        "template boolean"
+    );
     assert!(
         pod["tolerations"]
             .as_array()
@@ -209,7 +221,13 @@ fn check_created_job(e: &Env, name: &str, image: &str, with_code: bool) -> Value
     assert_eq!(c["image"], image);
     let env = c["env"].as_array().expect("env");
     let names: Vec<&str> = env.iter().filter_map(|e| e["name"].as_str()).collect();
-    for want in ["MYVAR", "DASK_IMAGE", "JUPYTER_IMAGE", "JUPYTER_IMAGE_SPEC", "JUPYTERHUB_API_TOKEN"] {
+    for want in [
+        "MYVAR",
+        "DASK_IMAGE",
+        "JUPYTER_IMAGE",
+        "JUPYTER_IMAGE_SPEC",
+        "JUPYTERHUB_API_TOKEN",
+    ] {
         assert!(names.contains(&want), "{want} in {names:?}");
     }
     for v in env {
@@ -220,7 +238,9 @@ fn check_created_job(e: &Env, name: &str, image: &str, with_code: bool) -> Value
     let secret = get_json(&e.admin, &["secret", name]);
     let data = |k: &str| -> String {
         use base64::Engine;
-        let b = secret["data"][k].as_str().unwrap_or_else(|| panic!("secret key {k}"));
+        let b = secret["data"][k]
+            .as_str()
+            .unwrap_or_else(|| panic!("secret key {k}"));
         String::from_utf8(
             base64::engine::general_purpose::STANDARD
                 .decode(b)
@@ -241,7 +261,9 @@ fn check_created_job(e: &Env, name: &str, image: &str, with_code: bool) -> Value
     if with_code {
         let init = &pod["initContainers"][0];
         assert_eq!(init["image"], "busybox");
-        assert!(init["args"][1].as_str().is_some_and(|a| a.contains("unzip")));
+        assert!(init["args"][1]
+            .as_str()
+            .is_some_and(|a| a.contains("unzip")));
         let vols = pod["volumes"].as_array().expect("volumes");
         let cm_name = format!("{name}-code");
         assert!(vols.iter().any(|v| v["name"] == "code-source-volume"
@@ -250,9 +272,9 @@ fn check_created_job(e: &Env, name: &str, image: &str, with_code: bool) -> Value
         assert!(vols
             .iter()
             .any(|v| v["name"] == "code-volume" && v["emptyDir"].is_object()));
-        assert!(c["volumeMounts"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["name"] == "code-volume" && m["mountPath"] == "/code")));
+        assert!(c["volumeMounts"].as_array().is_some_and(|m| m
+            .iter()
+            .any(|m| m["name"] == "code-volume" && m["mountPath"] == "/code")));
         let cm = get_json(&e.admin, &["configmap", &cm_name]);
         assert_eq!(cm["metadata"]["ownerReferences"][0]["uid"], uid);
         let zip = cm["binaryData"]["code"].as_str().expect("zip");
@@ -293,11 +315,23 @@ fn kbatch_cli_0_5_drives_the_rest_api() {
     let e = env("kbatch.user@example.org");
     let cli = Cli::new(".venv-kbatch05", &e.dir, &e.proxy.ca_pem);
     // configure checks the token at /authorized and writes the config file
-    let out = cli.ok(&["configure", "--kbatch-url", &e.proxy.url, "--token", &e.token]);
+    let out = cli.ok(&[
+        "configure",
+        "--kbatch-url",
+        &e.proxy.url,
+        "--token",
+        &e.token,
+    ]);
     assert!(out.contains("Wrote config"), "{out}");
     let bad = cli.fails(&["configure", "--kbatch-url", &e.proxy.url, "--token", "nope"]);
     assert!(bad.contains("401"), "{bad}");
-    cli.ok(&["configure", "--kbatch-url", &e.proxy.url, "--token", &e.token]);
+    cli.ok(&[
+        "configure",
+        "--kbatch-url",
+        &e.proxy.url,
+        "--token",
+        &e.token,
+    ]);
     let profiles = cli.json(&["profiles"]);
     assert_eq!(profiles["small"]["image"], "alpine:3.20");
 
@@ -305,14 +339,25 @@ fn kbatch_cli_0_5_drives_the_rest_api() {
     let code = code_dir(&e.dir);
     let name = cli
         .ok(&[
-            "job", "submit", "--name", "hello", "--command",
+            "job",
+            "submit",
+            "--name",
+            "hello",
+            "--command",
             r#"["sh", "-c", "echo one; echo; echo two; sleep 1; echo three"]"#,
-            "-e", r#"{"MYVAR": "hello world"}"#,
-            "--code", code.to_str().expect("utf8"), "-p", "small",
+            "-e",
+            r#"{"MYVAR": "hello world"}"#,
+            "--code",
+            code.to_str().expect("utf8"),
+            "-p",
+            "small",
         ])
         .trim()
         .to_string();
-    assert!(name.starts_with("hello-") && name.len() == "hello-".len() + 5, "{name}");
+    assert!(
+        name.starts_with("hello-") && name.len() == "hello-".len() + 5,
+        "{name}"
+    );
     let job = check_created_job(&e, &name, "alpine:3.20", true);
     let c = &job["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["resources"]["limits"]["memory"], "2Gi", "profile applied");
@@ -351,9 +396,18 @@ fn kbatch_cli_0_5_drives_the_rest_api() {
     let file = code.join("script.sh");
     let name2 = cli
         .ok(&[
-            "job", "submit", "--name", "onefile", "--image", "busybox", "--command",
-            r#"["sh", "script.sh"]"#, "-e", r#"{"MYVAR": "hello world"}"#,
-            "--code", file.to_str().expect("utf8"),
+            "job",
+            "submit",
+            "--name",
+            "onefile",
+            "--image",
+            "busybox",
+            "--command",
+            r#"["sh", "script.sh"]"#,
+            "-e",
+            r#"{"MYVAR": "hello world"}"#,
+            "--code",
+            file.to_str().expect("utf8"),
         ])
         .trim()
         .to_string();
@@ -375,7 +429,11 @@ fn kbatch_cli_0_5_drives_the_rest_api() {
         &e,
         "job",
         &name,
-        &[("secret", name.clone()), ("configmap", format!("{name}-code")), ("pod", pod)],
+        &[
+            ("secret", name.clone()),
+            ("configmap", format!("{name}-code")),
+            ("pod", pod),
+        ],
     );
     let gone = cli.fails(&["job", "show", &name]);
     assert!(gone.contains("404"), "{gone}");
@@ -383,29 +441,55 @@ fn kbatch_cli_0_5_drives_the_rest_api() {
     // cronjobs
     let cron = cli
         .ok(&[
-            "cronjob", "submit", "--name", "nightly", "--image", "alpine", "--command",
-            r#"["echo", "hi"]"#, "--schedule", "*/5 * * * *", "-e", r#"{"MYVAR": "x"}"#,
-            "--code", code.to_str().expect("utf8"),
+            "cronjob",
+            "submit",
+            "--name",
+            "nightly",
+            "--image",
+            "alpine",
+            "--command",
+            r#"["echo", "hi"]"#,
+            "--schedule",
+            "*/5 * * * *",
+            "-e",
+            r#"{"MYVAR": "x"}"#,
+            "--code",
+            code.to_str().expect("utf8"),
         ])
         .trim()
         .to_string();
     assert!(cron.starts_with("nightly-cron-"), "{cron}");
     let cj = get_json(&e.admin, &["cronjob", &cron]);
     assert_eq!(cj["spec"]["suspend"], false);
-    assert_eq!(cj["metadata"]["annotations"]["kbatch.jupyter.org/username"], e.user.as_str());
+    assert_eq!(
+        cj["metadata"]["annotations"]["kbatch.jupyter.org/username"],
+        e.user.as_str()
+    );
     let jt = &cj["spec"]["jobTemplate"];
     assert_eq!(jt["spec"]["ttlSecondsAfterFinished"], 3600);
-    assert_eq!(jt["metadata"]["labels"]["team"], "research", "template in the job template");
-    assert_eq!(jt["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+    assert_eq!(
+        jt["metadata"]["labels"]["team"], "research",
+        "template in the job template"
+    );
+    assert_eq!(
+        jt["spec"]["template"]["spec"]["automountServiceAccountToken"],
+        false
+    );
     let env0 = &jt["spec"]["template"]["spec"]["containers"][0]["env"][0];
     assert_eq!(env0["valueFrom"]["secretKeyRef"]["name"], cron.as_str());
     let secret = get_json(&e.admin, &["secret", &cron]);
     assert_eq!(secret["metadata"]["ownerReferences"][0]["kind"], "CronJob");
-    assert_eq!(secret["metadata"]["ownerReferences"][0]["uid"], cj["metadata"]["uid"]);
+    assert_eq!(
+        secret["metadata"]["ownerReferences"][0]["uid"],
+        cj["metadata"]["uid"]
+    );
     let cm = get_json(&e.admin, &["configmap", &format!("{cron}-code")]);
     assert_eq!(cm["metadata"]["ownerReferences"][0]["kind"], "CronJob");
     let table = cli.ok(&["cronjob", "list"]);
-    assert!(table.contains(&cron) && table.contains("*/5 * * * *"), "{table}");
+    assert!(
+        table.contains(&cron) && table.contains("*/5 * * * *"),
+        "{table}"
+    );
     let shown = cli.json(&["cronjob", "show", &cron]);
     assert_eq!(shown["spec"]["schedule"], "*/5 * * * *");
     assert!(shown["spec"]["job_template"]["spec"]["template"].is_object());
@@ -414,7 +498,10 @@ fn kbatch_cli_0_5_drives_the_rest_api() {
         &e,
         "cronjob",
         &cron,
-        &[("secret", cron.clone()), ("configmap", format!("{cron}-code"))],
+        &[
+            ("secret", cron.clone()),
+            ("configmap", format!("{cron}-code")),
+        ],
     );
     drop(e.cluster);
 }
@@ -423,15 +510,32 @@ fn kbatch_cli_0_5_drives_the_rest_api() {
 fn kbatch_cli_0_4_2_works_too() {
     let e = env("olduser");
     let cli = Cli::new(".venv-kbatch042", &e.dir, &e.proxy.ca_pem);
-    cli.ok(&["configure", "--kbatch-url", &e.proxy.url, "--token", &e.token]);
+    cli.ok(&[
+        "configure",
+        "--kbatch-url",
+        &e.proxy.url,
+        "--token",
+        &e.token,
+    ]);
     assert_eq!(cli.json(&["profiles"])["small"]["image"], "alpine:3.20");
     let code = code_dir(&e.dir);
     // 0.4.2's -p is broken client-side (kbatch#50): no profile here.
     let name = cli
         .ok(&[
-            "job", "submit", "--name", "legacy", "--image", "alpine", "--command",
-            r#"["sh", "-c", "echo a; echo b"]"#, "-e", r#"{"MYVAR": "hello world"}"#,
-            "--code", code.to_str().expect("utf8"), "-o", "name",
+            "job",
+            "submit",
+            "--name",
+            "legacy",
+            "--image",
+            "alpine",
+            "--command",
+            r#"["sh", "-c", "echo a; echo b"]"#,
+            "-e",
+            r#"{"MYVAR": "hello world"}"#,
+            "--code",
+            code.to_str().expect("utf8"),
+            "-o",
+            "name",
         ])
         .trim()
         .to_string();
@@ -441,7 +545,10 @@ fn kbatch_cli_0_4_2_works_too() {
     wait_job_done(&e, &name);
     let table = cli.ok(&["job", "list", "-o", "table"]);
     assert!(table.contains(&name), "{table}");
-    assert_eq!(cli.json(&["job", "show", &name])["metadata"]["name"], name.as_str());
+    assert_eq!(
+        cli.json(&["job", "show", &name])["metadata"]["name"],
+        name.as_str()
+    );
     let pods = cli.json(&["pod", "list", "--job-name", &name, "-o", "json"]);
     assert_eq!(pods["items"][0]["metadata"]["name"], pod.as_str());
     assert_eq!(pods["items"][0]["status"]["phase"], "Succeeded");
@@ -450,8 +557,18 @@ fn kbatch_cli_0_4_2_works_too() {
     assert_eq!(cli.ok(&["pod", "logs", "--stream", &pod]), "a\nb\n");
     let cron = cli
         .ok(&[
-            "cronjob", "submit", "--name", "legacycron", "--image", "alpine", "--command",
-            r#"["echo", "hi"]"#, "--schedule", "0 * * * *", "-o", "name",
+            "cronjob",
+            "submit",
+            "--name",
+            "legacycron",
+            "--image",
+            "alpine",
+            "--command",
+            r#"["echo", "hi"]"#,
+            "--schedule",
+            "0 * * * *",
+            "-o",
+            "name",
         ])
         .trim()
         .to_string();
@@ -461,4 +578,148 @@ fn kbatch_cli_0_4_2_works_too() {
     cli.ok(&["cronjob", "delete", &cron]);
     cli.ok(&["job", "delete", &name]);
     gone_with_dependents(&e, "job", &name, &[("secret", name.clone())]);
+}
+
+/// `curl` against the proxy: (status, headers, body).
+fn curl(
+    e: &Env,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String, String) {
+    let ca = e.dir.join("proxy-ca.pem");
+    std::fs::write(&ca, &e.proxy.ca_pem).expect("ca");
+    let url = format!("{}{path}", e.proxy.url);
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--cacert"])
+        .arg(&ca)
+        .args(["-X", method, "-D", "-", &url]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: token {t}")]);
+    }
+    if let Some(b) = body {
+        cmd.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+    }
+    let out = cmd.output().expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[test]
+fn rest_api_errors_cleanup_and_streaming() {
+    let e = env("restuser");
+    let t = Some(e.token.as_str());
+    // public and authenticated endpoints, slash redirects, detail errors
+    let (s, _, b) = curl(&e, "GET", "/", None, None);
+    assert_eq!((s, b.as_str()), (200, r#"{"message":"kbatch"}"#));
+    let (s, _, b) = curl(&e, "GET", "/profiles/", None, None);
+    assert_eq!(s, 200, "{b}");
+    let (s, _, b) = curl(&e, "GET", "/jobs/", None, None);
+    assert_eq!((s, b.as_str()), (401, r#"{"detail":"Incorrect token"}"#));
+    let (s, _, b) = curl(&e, "GET", "/authorized", t, None);
+    assert_eq!(s, 200);
+    assert!(b.contains(&format!("\"name\":\"{}\"", e.user)), "{b}");
+    let (s, h, _) = curl(&e, "GET", "/jobs?x=1", t, None);
+    assert_eq!(s, 307);
+    assert!(h.contains("location: /jobs/?x=1"), "{h}");
+    // client mistakes are 4xx with a detail, never 500
+    for body in [
+        "{nope",
+        r#"{"job": 1}"#,
+        r#"{"job": {"metadata": {"name": "x"}, "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "i", "env": [{"name": "A", "value": 1}]}]}}}}}"#,
+    ] {
+        let (s, _, b) = curl(&e, "POST", "/jobs/", t, Some(body));
+        assert_eq!(s, 422, "{body}: {b}");
+        assert!(b.starts_with(r#"{"detail":"#), "{b}");
+    }
+    let (s, _, b) = curl(&e, "GET", "/pods/logs/x/?stream=maybe", t, None);
+    assert_eq!(s, 422, "{b}");
+    let (s, _, b) = curl(&e, "PUT", "/jobs/x", t, Some("{}"));
+    assert_eq!(s, 405, "{b}");
+    // Kubernetes' own refusals are relayed with their status
+    let bad_name = r#"{"job": {"metadata": {"name": "Bad_Name"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i"}]}}}}}"#;
+    let (s, _, b) = curl(&e, "POST", "/jobs/", t, Some(bad_name));
+    assert_eq!(s, 422, "{b}");
+    assert!(b.contains("Bad_Name"), "{b}");
+
+    // A failure after the Job exists removes it: a Secret named like the job is in the way.
+    e.admin
+        .ok(&["create", "secret", "generic", "clash", "--from-literal=k=v"]);
+    let clash = r#"{"job": {"metadata": {"name": "clash"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i", "env": [{"name": "A", "value": "1"}]}]}}}}}"#;
+    let (s, _, b) = curl(&e, "POST", "/jobs/", t, Some(clash));
+    assert_eq!(s, 409, "{b}");
+    wait_until("the half-made job to go", Duration::from_secs(30), || {
+        !exists(&e.admin, "job", "clash")
+    });
+    let kept = get_json(&e.admin, &["secret", "clash"]);
+    assert_eq!(
+        kept["data"]["k"], "dg==",
+        "someone else's Secret is untouched"
+    );
+    assert!(
+        get_json(&e.admin, &["pods"])["items"]
+            .as_array()
+            .is_some_and(|p| p.is_empty()),
+        "no pod ever started"
+    );
+
+    // ?stream=true delivers lines as they are written
+    let job = r#"{"job": {"metadata": {"generate_name": "slow-"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i", "command": ["sh", "-c", "echo one; sleep 3; echo two"]}]}}}}}"#;
+    let (s, _, b) = curl(&e, "POST", "/jobs/", t, Some(job));
+    assert_eq!(s, 200, "{b}");
+    let created: Value = serde_json::from_str(&b).expect("json");
+    let name = created["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    assert!(
+        created["status"].get("succeeded").is_some(),
+        "to_dict keys present"
+    );
+    let pod = pod_of(&e, &name);
+    wait_until("the pod to run", Duration::from_secs(30), || {
+        get_json(&e.admin, &["pod", &pod])["status"]["phase"] == "Running"
+    });
+    let ca = e.dir.join("proxy-ca.pem");
+    let started = Instant::now();
+    let mut child = Command::new("curl")
+        .args(["-sSN", "--cacert"])
+        .arg(&ca)
+        .args(["-H", &format!("Authorization: token {}", e.token)])
+        .arg(format!("{}/jobs/logs/{name}/?stream=true", e.proxy.url))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut arrivals: Vec<(Duration, String)> = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        use std::io::Read;
+        match out.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => arrivals.push((
+                started.elapsed(),
+                String::from_utf8_lossy(&buf[..n]).into_owned(),
+            )),
+        }
+    }
+    assert!(child.wait().expect("curl").success());
+    let text: String = arrivals.iter().map(|(_, s)| s.as_str()).collect();
+    assert!(
+        text.starts_with("one") && text.ends_with("two"),
+        "{arrivals:?}"
+    );
+    let first = arrivals.first().map(|a| a.0).unwrap_or_default();
+    let last = arrivals.last().map(|a| a.0).unwrap_or_default();
+    assert!(
+        last - first >= Duration::from_millis(1500),
+        "collected, not streamed: {arrivals:?}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The kbatch REST API's calls to the API server (I/O), made with the proxy's own credential
 //! through [`crate::upstream::Upstream`]: get/list/delete, [`create_object`] (the ONE place
 //! objects are created, where admission policies plug in), the user's namespace, and the
-//! submission sequence [`submit`].
+//! submission sequence [`submit()`].
 //!
 //! # Submission order (nothing orphaned, nothing runs half-made)
 //!

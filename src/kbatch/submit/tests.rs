@@ -166,7 +166,8 @@ fn minimal_job() -> Value {
 #[test]
 fn inputs_the_python_original_crashes_on_are_accepted() {
     let s = KbatchSettings::default();
-    let cases: Vec<(&str, Value, Box<dyn Fn(&Built)>)> = vec![
+    type Check = Box<dyn Fn(&Built)>;
+    let cases: Vec<(&str, Value, Check)> = vec![
         (
             "booleans",
             json!({"job": {"metadata": {"generate_name": "j-"}, "spec": {"suspend": false, "template": {"spec": {"host_network": false, "containers": [{"name": "job", "image": "a", "security_context": {"privileged": false, "read_only_root_filesystem": true}}]}}}}}),
