@@ -27,4 +27,21 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 env-clean:
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) node_modules .venv-kbatch042 .venv-kbatch05
+
+# The real kbatch CLIs the kbatch REST API end-to-end tests drive (tests/kbatch_cli.rs): the
+# last stable release and the newest pre-release, each in its own venv (pins in
+# tests/requirements-kbatch*.txt; 0.5.0b1 needs rich<14 and httpx<1).
+KBATCH_VENVS := .venv-kbatch042/.env-stamp .venv-kbatch05/.env-stamp
+
+env: $(KBATCH_VENVS)
+
+.venv-kbatch042/.env-stamp: tests/requirements-kbatch042.txt
+	test -x .venv-kbatch042/bin/python || $(PYTHON) -m venv .venv-kbatch042
+	.venv-kbatch042/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+.venv-kbatch05/.env-stamp: tests/requirements-kbatch05.txt
+	test -x .venv-kbatch05/bin/python || $(PYTHON) -m venv .venv-kbatch05
+	.venv-kbatch05/bin/python -m pip install --quiet --disable-pip-version-check --pre -r $<
+	touch $@

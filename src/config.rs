@@ -126,6 +126,9 @@ pub struct Args {
     /// Policies (`--policies-dir`, `--policy-reload-interval`).
     #[command(flatten)]
     pub policy: crate::policy::PolicyArgs,
+    /// kbatch REST API settings not listed above.
+    #[command(flatten)]
+    pub kbatch: crate::kbatch::settings::KbatchArgs,
 }
 
 /// The validated configuration.

@@ -40,6 +40,18 @@ pub enum ProxyError {
     /// The proxy failed internally (never used for client mistakes).
     #[error("internal error: {0}")]
     Internal(String),
+    /// A well-formed request the proxy cannot act on (422), e.g. a kbatch job without containers.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// An error answer of the API server to a call the proxy made itself (kbatch REST API):
+    /// its status code and `Status.message`, relayed.
+    #[error("{message}")]
+    Api {
+        /// The API server's status code.
+        status: StatusCode,
+        /// The API server's message.
+        message: String,
+    },
 }
 
 impl ProxyError {
@@ -56,6 +68,8 @@ impl ProxyError {
             ProxyError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ProxyError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ProxyError::Api { status, .. } => *status,
         }
     }
 
@@ -72,6 +86,18 @@ impl ProxyError {
             ProxyError::ServiceUnavailable(_) => "ServiceUnavailable",
             ProxyError::Unavailable(_) => "ServiceUnavailable",
             ProxyError::Internal(_) => "InternalError",
+            ProxyError::Unprocessable(_) => "Invalid",
+            ProxyError::Api { status, .. } => match status.as_u16() {
+                401 => "Unauthorized",
+                403 => "Forbidden",
+                404 => "NotFound",
+                409 => "AlreadyExists",
+                410 => "Gone",
+                422 => "Invalid",
+                429 => "TooManyRequests",
+                400 => "BadRequest",
+                _ => "InternalError",
+            },
         }
     }
 

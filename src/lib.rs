@@ -25,6 +25,7 @@
 //! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
 //! - [`certs`]: the `kbatch-proxy certs` subcommand (dev CA and serving certificate).
 //! - [`tls`]: the listener's certificate; [`body`]: the streaming body type.
+//! - [`kbatch`]: the kbatch REST API (`/jobs/`, `/cronjobs/`, `/pods/`, `/profiles/`, …).
 
 pub mod admission;
 pub mod auth;
@@ -36,6 +37,7 @@ pub mod error;
 pub mod headers;
 pub mod identity;
 pub mod impersonation;
+pub mod kbatch;
 pub mod kubeconfig;
 pub mod policy;
 pub mod provision;
@@ -84,6 +86,9 @@ pub enum StartError {
     /// A required setting is missing.
     #[error("{0}")]
     Missing(&'static str),
+    /// The kbatch template or profile file.
+    #[error(transparent)]
+    Kbatch(#[from] kbatch::settings::SettingsError),
     /// A file could not be read.
     #[error("reading {path}: {source}")]
     Read {
@@ -154,6 +159,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    let kbatch = kbatch::settings::KbatchSettings::load(&config)?;
     let upstream = Upstream::load(config.args.kubeconfig.as_deref()).await?;
     let hub = HubAuth::new(hub_config(&config)?)?;
     let identity = IdentityConfig::from_args(&config.args.identity)?;
@@ -197,6 +203,7 @@ pub async fn run(
             tls: tls.is_some(),
         },
         policies,
+        kbatch,
     });
     let opts = ServerOptions {
         header_read_timeout: Duration::from_secs(config.args.header_read_timeout),

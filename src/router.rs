@@ -39,6 +39,8 @@ pub struct AppState {
     pub kubeconfig: crate::kubeconfig::Settings,
     /// Admission policies (reloaded in the background).
     pub policies: Arc<crate::policy::Policies>,
+    /// The kbatch REST API's settings.
+    pub kbatch: crate::kbatch::settings::KbatchSettings,
 }
 
 /// Handle one request; never fails.
@@ -106,6 +108,17 @@ async fn handle_inner(
         _ => {}
     }
     check_canonical(&path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    if let Some(route) = crate::kbatch::route(&path) {
+        let user = if route.is_public(&state.kbatch) {
+            None
+        } else {
+            match authenticate(state, &req).await {
+                Ok(u) => Some(u),
+                Err(e) => return Ok(crate::kbatch::error_response(e)),
+            }
+        };
+        return Ok(crate::kbatch::handle(state, req, route, user).await);
+    }
     let user = authenticate(state, &req).await?;
     tracing::Span::current().record("user", user.name.as_str());
     if path == "/kubeconfig" {
