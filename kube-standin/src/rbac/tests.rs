@@ -1,0 +1,1 @@
+//! Tests of RBAC matching, escalation messages and the bootstrap policy.
