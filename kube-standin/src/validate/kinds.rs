@@ -414,3 +414,58 @@ pub(super) fn priority_level(obj: &Value, causes: &mut Vec<Cause>) {
         other => causes.push(not_supported("spec.type", other, &["Exempt", "Limited"])),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::resources::find;
+    use crate::validate::{role_ref_unchanged, validate};
+
+    #[test]
+    fn messages_match_kube() {
+        let rbac = "rbac.authorization.k8s.io";
+        let cases = [
+            (
+                find(rbac, "v1", "rolebindings"),
+                json!({"metadata": {"name": "rb"}, "roleRef": {"apiGroup": rbac}, "subjects": [{"kind": "User", "name": "x", "apiGroup": ""}, {"kind": "Robot", "name": "r"}]}),
+                "RoleBinding.rbac.authorization.k8s.io \"rb\" is invalid: [roleRef.kind: Unsupported value: \"\": supported values: \"Role\", \"ClusterRole\", roleRef.name: Required value, subjects[0].apiGroup: Unsupported value: \"\": supported values: \"rbac.authorization.k8s.io\", subjects[1].kind: Unsupported value: \"Robot\": supported values: \"ServiceAccount\", \"User\", \"Group\"]",
+            ),
+            (
+                find(rbac, "v1", "clusterrolebindings"),
+                json!({"metadata": {"name": "c"}, "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "r"}, "subjects": [{"kind": "ServiceAccount", "name": "sa"}]}),
+                "ClusterRoleBinding.rbac.authorization.k8s.io \"c\" is invalid: [roleRef.kind: Unsupported value: \"Role\": supported values: \"ClusterRole\", subjects[0].namespace: Required value]",
+            ),
+            (
+                find(rbac, "v1", "roles"),
+                json!({"metadata": {"name": "r/x"}, "rules": [{"verbs": ["get"], "nonResourceURLs": ["/x"]}, {"resources": ["pods"]}]}),
+                "Role.rbac.authorization.k8s.io \"r/x\" is invalid: [metadata.name: Invalid value: \"r/x\": may not contain '/', rules[0].nonResourceURLs: Invalid value: []string{\"/x\"}: namespaced rules cannot apply to non-resource URLs, rules[1].verbs: Required value: verbs must contain at least one value, rules[1].apiGroups: Required value: resource rules must supply at least one api group]",
+            ),
+            (
+                find("policy", "v1", "poddisruptionbudgets"),
+                json!({"metadata": {"name": "p"}, "spec": {"minAvailable": "150%"}}),
+                "PodDisruptionBudget.policy \"p\" is invalid: spec.minAvailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"150%\"}: must not be greater than 100%",
+            ),
+            (
+                find("storage.k8s.io", "v1", "storageclasses"),
+                json!({"metadata": {"name": "s"}, "reclaimPolicy": "Keep"}),
+                "StorageClass.storage.k8s.io \"s\" is invalid: [provisioner: Required value, reclaimPolicy: Unsupported value: \"Keep\": supported values: \"Delete\", \"Retain\"]",
+            ),
+        ];
+        for (res, obj, want) in cases {
+            let res = res.expect("registered");
+            let e = validate(res, &obj).expect_err("invalid");
+            assert_eq!(e.message, want);
+        }
+        let rb = find(rbac, "v1", "rolebindings").expect("rb");
+        let old = json!({"metadata": {"name": "rb"}, "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "view"}});
+        let mut new = old.clone();
+        new["roleRef"]["name"] = json!("edit");
+        assert!(validate(rb, &json!({"metadata": {"name": "system:x"}, "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "r"}})).is_ok());
+        assert!(role_ref_unchanged(rb, &old, &old).is_ok());
+        assert_eq!(
+            role_ref_unchanged(rb, &old, &new).expect_err("immutable").message,
+            "RoleBinding.rbac.authorization.k8s.io \"rb\" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", Kind:\"ClusterRole\", Name:\"edit\"}: cannot change roleRef"
+        );
+    }
+}
