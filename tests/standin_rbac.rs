@@ -269,7 +269,9 @@ fn escalation_is_refused_as_kube_refuses_it() {
         "{err}"
     );
     assert!(
-        err.contains(r#"{APIGroups:["storage.k8s.io"], Resources:["storageclasses"], Verbs:["get"]}"#),
+        err.contains(
+            r#"{APIGroups:["storage.k8s.io"], Resources:["storageclasses"], Verbs:["get"]}"#
+        ),
         "{err}"
     );
     x.ok(&[

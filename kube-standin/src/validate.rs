@@ -237,7 +237,10 @@ pub fn role_ref_unchanged(res: &ResourceDef, old: &Value, new: &Value) -> Result
         name,
         vec![Cause::new(
             "FieldValueInvalid",
-            format!("Invalid value: {}: cannot change roleRef", kinds::role_ref_go(new)),
+            format!(
+                "Invalid value: {}: cannot change roleRef",
+                kinds::role_ref_go(new)
+            ),
             "roleRef",
         )],
     ))
