@@ -260,10 +260,13 @@ const OTHER_OBJECTS: &str = "the captured cluster held other test namespaces/obj
 const GO_TEXT: &str = "Go-specific error text (decoder/base64/continue-token internals or a %#v struct dump) that the stand-in does not reproduce byte for byte";
 const NS_CONTROLLER: &str = "the stand-in's namespace controller writes no status.conditions while a namespace is Terminating";
 const NOSNIFF: &str = "encode.rs adds X-Content-Type-Options: nosniff to every 403; upstream sends it only for authorization 403s, not admission ones";
+const FLOWCONTROL_V1: &str = "the stand-in reports 1.33, which serves flowcontrol.apiserver.k8s.io/v1 only (the 1.28 capture has v1beta3 and v1beta2)";
 const NOT_IMPLEMENTED: &str = "not implemented by the stand-in (found by this replay, see report)";
 
 const KNOWN: &[Known] = &[
     Known { file: "discovery/01-version-and-legacy-discovery.txt", exchange: 1, path: "$.gitTreeState", reason: "the captured apiserver was a local build (\"archive\"); release binaries say \"clean\"" },
+    Known { file: "discovery/01-version-and-legacy-discovery.txt", exchange: 4, path: "$.groups[].versions", reason: FLOWCONTROL_V1 },
+    Known { file: "discovery/01-version-and-legacy-discovery.txt", exchange: 4, path: "$.groups[].preferredVersion", reason: FLOWCONTROL_V1 },
     Known { file: "auth/04-anonymous.txt", exchange: 2, path: "$.gitTreeState", reason: "the captured apiserver was a local build (\"archive\"); release binaries say \"clean\"" },
     // crud/configmap.txt
     Known { file: "crud/configmap.txt", exchange: 12, path: "$.items[].metadata.managedFields", reason: ROOT_CA_MF },

@@ -61,6 +61,9 @@ pub struct Call<'a> {
     pub content_type: Option<&'a str>,
     /// The request body.
     pub body: &'a [u8],
+    /// The authorizer, for RBAC escalation checks on writes of roles and bindings (`None`:
+    /// internal writes, which are not checked).
+    pub authz: Option<&'a crate::auth::Authz>,
 }
 
 /// The API over a store: verbs plus the cluster-wide allocators they need.
@@ -98,7 +101,18 @@ pub fn random_suffix(n: usize) -> String {
 }
 
 fn has_generation(res: &ResourceDef) -> bool {
-    matches!(res.kind, "Job" | "CronJob" | "Deployment")
+    matches!(
+        res.kind,
+        "Job"
+            | "CronJob"
+            | "Deployment"
+            | "DaemonSet"
+            | "ReplicaSet"
+            | "StatefulSet"
+            | "PodDisruptionBudget"
+            | "FlowSchema"
+            | "PriorityLevelConfiguration"
+    )
 }
 
 fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
@@ -519,6 +533,9 @@ impl Api {
             m.remove("status");
         }
         defaults::apply(res, &mut obj);
+        if let Some(authz) = call.authz {
+            crate::rbac::check_escalation(authz, call.user, res, ns, &obj, None)?;
+        }
         validate::validate(res, &obj)?;
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         self.check_namespace_writable(res, ns, &name)?;
@@ -694,7 +711,11 @@ impl Api {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             new["metadata"]["generation"] = json!(g);
         }
+        if let Some(authz) = call.authz {
+            crate::rbac::check_escalation(authz, call.user, res, &ns, &new, Some(old))?;
+        }
         validate::validate(res, &new)?;
+        validate::role_ref_unchanged(res, old, &new)?;
         immutable(res, old, &new)?;
         let t = now();
         let manager = managed::manager_name(req.query.get("fieldManager"), call.user_agent);

@@ -1,18 +1,22 @@
 //! Authentication (bearer tokens, client certificates, anonymous), impersonation and a small
 //! RBAC-like authorizer, with the messages kube-apiserver answers.
 //!
-//! The authorizer is deliberately simple — `system:masters` may do anything; other users get
-//! what [`AccessRule`]s grant them (verbs × resources × namespaces) — but it answers every
-//! question the way RBAC would phrase it, so tests can tell the proxy's credential from a user's
-//! and check impersonation end to end.
+//! The authorizer: `system:masters` may do anything; other users get what [`AccessRule`]s grant
+//! them (verbs × resources × namespaces) plus what the stored RoleBindings and
+//! ClusterRoleBindings give them ([`crate::rbac`]); it answers every question the way RBAC would
+//! phrase it, so tests can tell the proxy's credential from a user's and check impersonation end
+//! to end.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+use crate::rbac;
 use crate::resources::ResourceDef;
 use crate::status::ApiError;
+use crate::store::Store;
 
 /// The authenticated (or impersonated) user of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -55,7 +59,8 @@ impl UserInfo {
         self.name == "system:anonymous"
     }
 
-    fn is_master(&self) -> bool {
+    /// Whether the user is in `system:masters` (RBAC escalation checks do not apply).
+    pub fn is_master(&self) -> bool {
         self.groups.iter().any(|g| g == "system:masters")
     }
 
@@ -142,6 +147,17 @@ impl AccessRule {
 pub struct Authz {
     tokens: HashMap<String, UserInfo>,
     rules: Vec<AccessRule>,
+    store: Option<RbacStore>,
+}
+
+/// The store whose Roles and bindings the authorizer reads.
+#[derive(Clone)]
+struct RbacStore(Arc<Store>);
+
+impl std::fmt::Debug for RbacStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RbacStore")
+    }
 }
 
 /// One attribute set to authorize (as a SubjectAccessReview's resourceAttributes).
@@ -164,7 +180,11 @@ pub struct Attributes<'a> {
 impl Authz {
     /// An authorizer with the given token table and rules.
     pub fn new(tokens: HashMap<String, UserInfo>, rules: Vec<AccessRule>) -> Self {
-        Authz { tokens, rules }
+        Authz {
+            tokens,
+            rules,
+            store: None,
+        }
     }
 
     /// Add a token for a user.
@@ -177,6 +197,16 @@ impl Authz {
         self.rules.push(rule);
     }
 
+    /// Also grant what the RoleBindings and ClusterRoleBindings stored in `store` give.
+    pub fn set_store(&mut self, store: Arc<Store>) {
+        self.store = Some(RbacStore(store));
+    }
+
+    /// The store RBAC objects are read from, if any.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref().map(|s| s.0.as_ref())
+    }
+
     /// The user a bearer token belongs to.
     pub fn user_for_token(&self, token: &str) -> Option<UserInfo> {
         self.tokens.get(token).cloned()
@@ -184,9 +214,22 @@ impl Authz {
 
     /// Whether `user` may act as described.
     pub fn allowed(&self, user: &UserInfo, a: &Attributes<'_>) -> bool {
+        self.decide(user, a).is_some()
+    }
+
+    /// The reason `user` may act as described (as a SubjectAccessReview reports it; empty for
+    /// `system:masters`, as kube's privileged-group authorizer gives none), `None` when denied.
+    pub fn decide(&self, user: &UserInfo, a: &Attributes<'_>) -> Option<String> {
         if user.is_master() {
-            return true;
+            return Some(String::new());
         }
+        if self.allowed_static(user, a) {
+            return Some("allowed by the kube-standin authorizer".into());
+        }
+        rbac::allowed_by(self.store()?, user, a)
+    }
+
+    fn allowed_static(&self, user: &UserInfo, a: &Attributes<'_>) -> bool {
         let resource = if a.subresource.is_empty() {
             a.resource.to_string()
         } else {
@@ -211,24 +254,54 @@ impl Authz {
     /// `/version` and health for everyone).
     pub fn allowed_path(&self, user: &UserInfo, path: &str) -> bool {
         let public = ["/version", "/version/", "/healthz", "/livez", "/readyz"];
-        public.contains(&path) || !user.is_anonymous()
+        public.contains(&path)
+            || !user.is_anonymous()
+            || self
+                .store()
+                .is_some_and(|s| rbac::allows_path(s, user, "get", path))
     }
 
-    /// The rules that apply to `user` in `namespace`, as SelfSubjectRulesReview resourceRules.
-    pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> Vec<Value> {
-        if user.is_master() {
-            return vec![json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})];
-        }
-        let mut out = vec![
-            json!({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}),
-            json!({"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}),
-        ];
-        for r in &self.rules {
-            if r.applies_to(user) && r.namespaces.iter().any(|n| n == "*" || n == namespace) {
-                out.push(json!({"verbs": r.verbs, "apiGroups": ["*"], "resources": r.resources}));
+    /// Whether `user` may `verb` the non-resource `path` by RBAC alone (masters always may).
+    pub fn allowed_path_verb(&self, user: &UserInfo, verb: &str, path: &str) -> bool {
+        user.is_master()
+            || self
+                .store()
+                .is_some_and(|s| rbac::allows_path(s, user, verb, path))
+    }
+
+    /// The rules that apply to `user` in `namespace`, as SelfSubjectRulesReview
+    /// `(resourceRules, nonResourceRules)`: the stored bindings' rules (cluster-wide first), then
+    /// the static grants.
+    pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> (Vec<Value>, Vec<Value>) {
+        let mut resource_rules = Vec::new();
+        let mut url_rules = Vec::new();
+        match self.store() {
+            Some(store) => rbac::visit_rules(store, user, Some(namespace), |r, _| {
+                let j = r.to_json();
+                if r.non_resource_urls.is_empty() {
+                    resource_rules.push(j);
+                } else {
+                    url_rules.push(j);
+                }
+                true
+            }),
+            None => {
+                resource_rules.push(json!({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}));
+                resource_rules.push(json!({"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}));
+                url_rules.push(json!({"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"]}));
+                if user.is_master() {
+                    resource_rules
+                        .push(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}));
+                }
             }
         }
-        out
+        for r in &self.rules {
+            if r.applies_to(user) && r.namespaces.iter().any(|n| n == "*" || n == namespace) {
+                resource_rules
+                    .push(json!({"verbs": r.verbs, "apiGroups": ["*"], "resources": r.resources}));
+            }
+        }
+        (resource_rules, url_rules)
     }
 
     /// Apply `Impersonate-*` headers: the impersonated user, or the authenticated one when

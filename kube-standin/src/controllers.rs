@@ -405,6 +405,7 @@ fn create_job_pod(api: &Api, job: &Value) {
         accept: None,
         content_type: None,
         body: b"",
+        authz: None,
     };
     if let Err(e) = api.create_object(podres, ns, pod, &call, false) {
         tracing::warn!(job = name, namespace = ns, error = %e, "job controller could not create a pod");
@@ -602,6 +603,7 @@ pub fn bootstrap(api: &Api) {
         let _ = api.store.write(nsres, "", ns, Write::Create(obj), None);
         ensure_namespace_defaults(api, ns);
     }
+    crate::rbac::seed(&api.store);
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use serde_json::{json, Map, Value};
 
 use crate::resources::ResourceDef;
 
+mod kinds;
+
 fn obj_mut<'a>(v: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
     if !v.get(key).is_some_and(Value::is_object) {
         v[key] = json!({});
@@ -48,7 +50,9 @@ pub fn apply(res: &ResourceDef, obj: &mut Value) {
         }
         ("batch", "CronJob") => cronjob(obj),
         ("apps", "Deployment") => deployment(obj),
-        _ => {}
+        _ => {
+            kinds::apply(res, obj);
+        }
     }
 }
 
@@ -271,7 +275,11 @@ pub fn admit_create(
         {
             obj["status"] = json!({});
         }
-        _ => {}
+        _ => {
+            if let Some(status) = kinds::initial_status(res) {
+                obj["status"] = status;
+            }
+        }
     }
 }
 

@@ -27,6 +27,7 @@
 //! - [`exec`]: `pods/exec` and `pods/attach` over WebSocket with a tiny built-in shell.
 //! - [`reviews`]: SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview, TokenRequest.
 //! - [`auth`]: authentication (bearer token, client certificate), impersonation, authorization.
+//! - [`rbac`]: RBAC from stored Roles and bindings, escalation checks, the bootstrap policy.
 //! - [`tls`]: the stand-in's PKI (CA, serving and client certificates) and rustls configs.
 //! - [`server`]: the HTTPS server, routing, and [`server::StandIn`] to start one in-process.
 //! - [`kubeconfig`]: kubeconfig files for clients of a running stand-in.
@@ -47,6 +48,7 @@ pub mod managed;
 pub mod openapi;
 pub mod patch;
 pub mod proto;
+pub mod rbac;
 pub mod request;
 pub mod resources;
 pub mod reviews;

@@ -242,6 +242,141 @@ const JOBS: ResourceDef = main(
     "mudhfqk/qZY=",
 );
 
+const DAEMONSETS: ResourceDef = main(
+    "apps",
+    "v1",
+    "daemonsets",
+    "daemonset",
+    "DaemonSet",
+    true,
+    &["ds"],
+    &["all"],
+    "dd7pWHUlMKQ=",
+);
+const REPLICASETS: ResourceDef = main(
+    "apps",
+    "v1",
+    "replicasets",
+    "replicaset",
+    "ReplicaSet",
+    true,
+    &["rs"],
+    &["all"],
+    "P1RzHs8/mWQ=",
+);
+const STATEFULSETS: ResourceDef = main(
+    "apps",
+    "v1",
+    "statefulsets",
+    "statefulset",
+    "StatefulSet",
+    true,
+    &["sts"],
+    &["all"],
+    "H+vl74LkKdo=",
+);
+const PODDISRUPTIONBUDGETS: ResourceDef = main(
+    "policy",
+    "v1",
+    "poddisruptionbudgets",
+    "poddisruptionbudget",
+    "PodDisruptionBudget",
+    true,
+    &["pdb"],
+    NONE,
+    "EVWiDmWqyJw=",
+);
+const RBAC: &str = "rbac.authorization.k8s.io";
+const CLUSTERROLEBINDINGS: ResourceDef = main(
+    RBAC,
+    "v1",
+    "clusterrolebindings",
+    "clusterrolebinding",
+    "ClusterRoleBinding",
+    false,
+    NONE,
+    NONE,
+    "48tpQ8gZHFc=",
+);
+const CLUSTERROLES: ResourceDef = main(
+    RBAC,
+    "v1",
+    "clusterroles",
+    "clusterrole",
+    "ClusterRole",
+    false,
+    NONE,
+    NONE,
+    "bYE5ZWDrJ44=",
+);
+const ROLEBINDINGS: ResourceDef = main(
+    RBAC,
+    "v1",
+    "rolebindings",
+    "rolebinding",
+    "RoleBinding",
+    true,
+    NONE,
+    NONE,
+    "eGsCzGH6b1g=",
+);
+const ROLES: ResourceDef = main(
+    RBAC,
+    "v1",
+    "roles",
+    "role",
+    "Role",
+    true,
+    NONE,
+    NONE,
+    "7FuwZcIIItM=",
+);
+const STORAGECLASSES: ResourceDef = main(
+    "storage.k8s.io",
+    "v1",
+    "storageclasses",
+    "storageclass",
+    "StorageClass",
+    false,
+    &["sc"],
+    NONE,
+    "K+m6uJwbjGY=",
+);
+const PRIORITYCLASSES: ResourceDef = main(
+    "scheduling.k8s.io",
+    "v1",
+    "priorityclasses",
+    "priorityclass",
+    "PriorityClass",
+    false,
+    &["pc"],
+    NONE,
+    "1QwjyaZjj3Y=",
+);
+const FLOWCONTROL: &str = "flowcontrol.apiserver.k8s.io";
+const FLOWSCHEMAS: ResourceDef = main(
+    FLOWCONTROL,
+    "v1",
+    "flowschemas",
+    "flowschema",
+    "FlowSchema",
+    false,
+    NONE,
+    NONE,
+    "9NnFrw7ZEmA=",
+);
+const PRIORITYLEVELCONFIGURATIONS: ResourceDef = main(
+    FLOWCONTROL,
+    "v1",
+    "prioritylevelconfigurations",
+    "prioritylevelconfiguration",
+    "PriorityLevelConfiguration",
+    false,
+    NONE,
+    NONE,
+    "+CwSrEWTDhc=",
+);
+
 /// Every resource served, grouped by group-version in discovery order, subresources after
 /// their parent (the order `/api/v1` lists them: alphabetical by `name`).
 pub static RESOURCES: &[ResourceDef] = &[
@@ -266,17 +401,58 @@ pub static RESOURCES: &[ResourceDef] = &[
     SERVICES,
     sub(SERVICES, "status", "Service", STATUS),
     // apps/v1
+    DAEMONSETS,
+    sub(DAEMONSETS, "status", "DaemonSet", STATUS),
     DEPLOYMENTS,
     ResourceDef {
         body_gv: Some(("autoscaling", "v1")),
         ..sub(DEPLOYMENTS, "scale", "Scale", STATUS)
     },
     sub(DEPLOYMENTS, "status", "Deployment", STATUS),
+    REPLICASETS,
+    ResourceDef {
+        body_gv: Some(("autoscaling", "v1")),
+        ..sub(REPLICASETS, "scale", "Scale", STATUS)
+    },
+    sub(REPLICASETS, "status", "ReplicaSet", STATUS),
+    STATEFULSETS,
+    ResourceDef {
+        body_gv: Some(("autoscaling", "v1")),
+        ..sub(STATEFULSETS, "scale", "Scale", STATUS)
+    },
+    sub(STATEFULSETS, "status", "StatefulSet", STATUS),
     // batch/v1
     CRONJOBS,
     sub(CRONJOBS, "status", "CronJob", STATUS),
     JOBS,
     sub(JOBS, "status", "Job", STATUS),
+    // policy/v1
+    PODDISRUPTIONBUDGETS,
+    sub(
+        PODDISRUPTIONBUDGETS,
+        "status",
+        "PodDisruptionBudget",
+        STATUS,
+    ),
+    // rbac.authorization.k8s.io/v1
+    CLUSTERROLEBINDINGS,
+    CLUSTERROLES,
+    ROLEBINDINGS,
+    ROLES,
+    // storage.k8s.io/v1
+    STORAGECLASSES,
+    // scheduling.k8s.io/v1
+    PRIORITYCLASSES,
+    // flowcontrol.apiserver.k8s.io/v1
+    FLOWSCHEMAS,
+    sub(FLOWSCHEMAS, "status", "FlowSchema", STATUS),
+    PRIORITYLEVELCONFIGURATIONS,
+    sub(
+        PRIORITYLEVELCONFIGURATIONS,
+        "status",
+        "PriorityLevelConfiguration",
+        STATUS,
+    ),
     // authentication.k8s.io/v1
     virtual_kind(
         "authentication.k8s.io",
@@ -336,6 +512,11 @@ pub static GROUPS: &[(&str, &[&str])] = &[
     ("authentication.k8s.io", &["v1"]),
     ("authorization.k8s.io", &["v1"]),
     ("batch", &["v1"]),
+    ("policy", &["v1"]),
+    ("rbac.authorization.k8s.io", &["v1"]),
+    ("storage.k8s.io", &["v1"]),
+    ("scheduling.k8s.io", &["v1"]),
+    ("flowcontrol.apiserver.k8s.io", &["v1"]),
 ];
 
 impl ResourceDef {

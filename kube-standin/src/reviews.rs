@@ -28,11 +28,10 @@ pub fn review(res: &ResourceDef, body: Value, user: &UserInfo, authz: &Authz) ->
             let ns = body["spec"]["namespace"].as_str().unwrap_or("");
             out["metadata"] = json!({"creationTimestamp": null});
             out["spec"] = body["spec"].clone();
+            let (resource_rules, non_resource_rules) = authz.rules_for(user, ns);
             out["status"] = json!({
-                "resourceRules": authz.rules_for(user, ns),
-                "nonResourceRules": [
-                    {"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"]}
-                ],
+                "resourceRules": resource_rules,
+                "nonResourceRules": non_resource_rules,
                 "incomplete": false
             });
         }
@@ -63,16 +62,21 @@ fn access(spec: &Value, user: &UserInfo, authz: &Authz, res: &ResourceDef) -> Ap
             namespace: (!ns.is_empty()).then_some(ns),
             name: (!name.is_empty()).then_some(name),
         };
-        let allowed = authz.allowed(user, &a);
-        return Ok(if allowed {
-            json!({"allowed": true, "reason": "allowed by the kube-standin authorizer"})
-        } else {
-            json!({"allowed": false})
+        return Ok(match authz.decide(user, &a) {
+            Some(reason) if reason.is_empty() => json!({"allowed": true}),
+            Some(reason) => json!({"allowed": true, "reason": reason}),
+            None => json!({"allowed": false}),
         });
     }
     if nra.is_object() {
         let path = nra["path"].as_str().unwrap_or("");
-        return Ok(json!({"allowed": authz.allowed_path(user, path)}));
+        let verb = nra["verb"].as_str().unwrap_or("get");
+        let allowed = if verb == "get" {
+            authz.allowed_path(user, path)
+        } else {
+            authz.allowed_path_verb(user, verb, path)
+        };
+        return Ok(json!({"allowed": allowed}));
     }
     Err(ApiError::invalid(res, "", vec![Cause::new(
         "FieldValueRequired",

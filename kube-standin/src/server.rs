@@ -157,6 +157,7 @@ impl StandIn {
             authz.add_rule(r.clone());
         }
         let store = Arc::new(Store::new());
+        authz.set_store(store.clone());
         let api = Arc::new(Api::new(store));
         controllers::bootstrap(&api);
         // The seeded objects predate "startup": watches cannot resume from before them.
@@ -520,6 +521,9 @@ async fn dispatch(
         _ => {}
     }
     let body = read_body(req).await?;
+    // Writes of roles and bindings are checked against the writer's own permissions.
+    let authz = crate::rbac::is_rbac_kind(r.main)
+        .then(|| state.authz.read().unwrap_or_else(|p| p.into_inner()));
     let call = Call {
         req: &r,
         user,
@@ -527,6 +531,7 @@ async fn dispatch(
         accept: accept.as_deref(),
         content_type: header(&headers, "content-type"),
         body: &body,
+        authz: authz.as_deref(),
     };
     let reply = if !r.res.stored && r.res.subresource.is_empty() {
         virtual_create(state, &call)?

@@ -156,8 +156,13 @@ pub fn list_table(
     now: DateTime<Utc>,
 ) -> Value {
     let printer = cells::Printer::for_resource(res);
-    let rows: Vec<Value> = objects
-        .iter()
+    let mut ordered: Vec<&Value> = objects.iter().collect();
+    if printer == Some(cells::Printer::FlowSchema) {
+        // The FlowSchema list printer sorts by precedence, then name.
+        ordered.sort_by(|a, b| cells::flow_schema_order(a, b));
+    }
+    let rows: Vec<Value> = ordered
+        .into_iter()
         .map(|o| row(printer, res, o, include, version, now))
         .collect();
     // The default convertor appends to a nil slice, so an empty list serializes as `null`.

@@ -23,7 +23,7 @@ fn run<T: DeserializeOwned>(obj: &Value, unknown: &mut Vec<String>) -> Result<()
 /// Decode `obj` as the typed struct of `res`'s kind, collecting unknown field paths.
 /// Kinds without a typed struct here pass unchecked.
 pub fn check(res: &ResourceDef, obj: &Value, unknown: &mut Vec<String>) -> Result<(), String> {
-    use k8s_openapi::api::{apps, batch, core};
+    use k8s_openapi::api::{apps, batch, core, flowcontrol, policy, rbac, scheduling, storage};
     match (res.group, res.kind) {
         ("", "ConfigMap") => run::<core::v1::ConfigMap>(obj, unknown),
         ("", "Secret") => run::<core::v1::Secret>(obj, unknown),
@@ -35,6 +35,26 @@ pub fn check(res: &ResourceDef, obj: &Value, unknown: &mut Vec<String>) -> Resul
         ("batch", "Job") => run::<batch::v1::Job>(obj, unknown),
         ("batch", "CronJob") => run::<batch::v1::CronJob>(obj, unknown),
         ("apps", "Deployment") => run::<apps::v1::Deployment>(obj, unknown),
+        ("apps", "DaemonSet") => run::<apps::v1::DaemonSet>(obj, unknown),
+        ("apps", "ReplicaSet") => run::<apps::v1::ReplicaSet>(obj, unknown),
+        ("apps", "StatefulSet") => run::<apps::v1::StatefulSet>(obj, unknown),
+        ("policy", "PodDisruptionBudget") => run::<policy::v1::PodDisruptionBudget>(obj, unknown),
+        ("rbac.authorization.k8s.io", "Role") => run::<rbac::v1::Role>(obj, unknown),
+        ("rbac.authorization.k8s.io", "ClusterRole") => run::<rbac::v1::ClusterRole>(obj, unknown),
+        ("rbac.authorization.k8s.io", "RoleBinding") => run::<rbac::v1::RoleBinding>(obj, unknown),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+            run::<rbac::v1::ClusterRoleBinding>(obj, unknown)
+        }
+        ("storage.k8s.io", "StorageClass") => run::<storage::v1::StorageClass>(obj, unknown),
+        ("scheduling.k8s.io", "PriorityClass") => {
+            run::<scheduling::v1::PriorityClass>(obj, unknown)
+        }
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema") => {
+            run::<flowcontrol::v1::FlowSchema>(obj, unknown)
+        }
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration") => {
+            run::<flowcontrol::v1::PriorityLevelConfiguration>(obj, unknown)
+        }
         _ => Ok(()),
     }
 }

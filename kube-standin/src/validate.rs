@@ -6,6 +6,8 @@ use serde_json::Value;
 use crate::resources::ResourceDef;
 use crate::status::{ApiError, Cause};
 
+mod kinds;
+
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
 const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const DNS_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
@@ -83,7 +85,11 @@ fn metadata(res: &ResourceDef, obj: &Value, causes: &mut Vec<Cause>) {
         }
     } else {
         let namespace_like = matches!(res.kind, "Namespace" | "Service");
-        if namespace_like && !is_dns_label(name) {
+        if res.group == crate::rbac::GROUP {
+            for msg in kinds::path_segment_errors(name) {
+                causes.push(invalid("metadata.name", name, &msg));
+            }
+        } else if namespace_like && !is_dns_label(name) {
             causes.push(invalid("metadata.name", name, DNS_LABEL_MSG));
         } else if !namespace_like && !is_dns_subdomain(name) {
             causes.push(invalid("metadata.name", name, SUBDOMAIN_MSG));
@@ -219,6 +225,27 @@ fn deployment_selector(obj: &Value, causes: &mut Vec<Cause>) {
     }
 }
 
+/// The 422 for an update that changes an immutable `roleRef` of a binding, if it does.
+pub fn role_ref_unchanged(res: &ResourceDef, old: &Value, new: &Value) -> Result<(), ApiError> {
+    let binding = matches!(res.kind, "RoleBinding" | "ClusterRoleBinding");
+    if !binding || res.group != crate::rbac::GROUP || old["roleRef"] == new["roleRef"] {
+        return Ok(());
+    }
+    let name = new["metadata"]["name"].as_str().unwrap_or("");
+    Err(ApiError::invalid(
+        res,
+        name,
+        vec![Cause::new(
+            "FieldValueInvalid",
+            format!(
+                "Invalid value: {}: cannot change roleRef",
+                kinds::role_ref_go(new)
+            ),
+            "roleRef",
+        )],
+    ))
+}
+
 /// Validate an object about to be created or updated; `Err` is the 422 kube-apiserver answers.
 pub fn validate(res: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
     let mut causes = Vec::new();
@@ -255,6 +282,22 @@ pub fn validate(res: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
                 &["Always"],
                 &mut causes,
             );
+        }
+        ("apps", kind @ ("StatefulSet" | "DaemonSet" | "ReplicaSet")) => {
+            kinds::workload(obj, kind, &mut causes)
+        }
+        ("rbac.authorization.k8s.io", "Role") => kinds::role(obj, true, &mut causes),
+        ("rbac.authorization.k8s.io", "ClusterRole") => kinds::role(obj, false, &mut causes),
+        ("rbac.authorization.k8s.io", "RoleBinding") => kinds::binding(obj, true, &mut causes),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+            kinds::binding(obj, false, &mut causes)
+        }
+        ("policy", "PodDisruptionBudget") => kinds::pdb(obj, &mut causes),
+        ("scheduling.k8s.io", "PriorityClass") => kinds::priority_class(obj, &mut causes),
+        ("storage.k8s.io", "StorageClass") => kinds::storage_class(obj, &mut causes),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema") => kinds::flow_schema(obj, &mut causes),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration") => {
+            kinds::priority_level(obj, &mut causes)
         }
         ("", "ConfigMap") => {
             data_keys(obj, "data", &mut causes);

@@ -7,7 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::{apps, authentication, authorization, autoscaling, batch, core};
+use k8s_openapi::api::{
+    apps, authentication, authorization, autoscaling, batch, core, flowcontrol, policy, rbac,
+    scheduling, storage,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
 use k8s_openapi::schemars::JsonSchema;
@@ -68,6 +71,22 @@ fn kind_schema(gen: &mut SchemaGenerator, group: &str, kind: &str) -> Option<Str
         ("", "ServiceAccount") => add::<core::v1::ServiceAccount>(gen),
         ("", "Service") => add::<core::v1::Service>(gen),
         ("apps", "Deployment") => add::<apps::v1::Deployment>(gen),
+        ("apps", "DaemonSet") => add::<apps::v1::DaemonSet>(gen),
+        ("apps", "ReplicaSet") => add::<apps::v1::ReplicaSet>(gen),
+        ("apps", "StatefulSet") => add::<apps::v1::StatefulSet>(gen),
+        ("policy", "PodDisruptionBudget") => add::<policy::v1::PodDisruptionBudget>(gen),
+        ("rbac.authorization.k8s.io", "ClusterRole") => add::<rbac::v1::ClusterRole>(gen),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+            add::<rbac::v1::ClusterRoleBinding>(gen)
+        }
+        ("rbac.authorization.k8s.io", "Role") => add::<rbac::v1::Role>(gen),
+        ("rbac.authorization.k8s.io", "RoleBinding") => add::<rbac::v1::RoleBinding>(gen),
+        ("storage.k8s.io", "StorageClass") => add::<storage::v1::StorageClass>(gen),
+        ("scheduling.k8s.io", "PriorityClass") => add::<scheduling::v1::PriorityClass>(gen),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema") => add::<flowcontrol::v1::FlowSchema>(gen),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration") => {
+            add::<flowcontrol::v1::PriorityLevelConfiguration>(gen)
+        }
         ("batch", "CronJob") => add::<batch::v1::CronJob>(gen),
         ("batch", "Job") => add::<batch::v1::Job>(gen),
         ("autoscaling", "Scale") => add::<autoscaling::v1::Scale>(gen),

@@ -84,6 +84,16 @@ fn index_lists_every_served_group_version_with_hashed_urls() {
             "apis/authorization.k8s.io/v1",
             "apis/batch",
             "apis/batch/v1",
+            "apis/flowcontrol.apiserver.k8s.io",
+            "apis/flowcontrol.apiserver.k8s.io/v1",
+            "apis/policy",
+            "apis/policy/v1",
+            "apis/rbac.authorization.k8s.io",
+            "apis/rbac.authorization.k8s.io/v1",
+            "apis/scheduling.k8s.io",
+            "apis/scheduling.k8s.io/v1",
+            "apis/storage.k8s.io",
+            "apis/storage.k8s.io/v1",
             "version",
         ]
     );

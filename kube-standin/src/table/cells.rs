@@ -12,6 +12,10 @@ use super::duration::{human_duration, since};
 use super::selector::{format_label_selector, format_labels, selector_string};
 use crate::resources::ResourceDef;
 
+mod kinds;
+
+pub(super) use kinds::flow_schema_order;
+
 /// The printers the stand-in has; kinds without one get the default table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Printer {
@@ -25,6 +29,16 @@ pub(super) enum Printer {
     Service,
     ServiceAccount,
     Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    PodDisruptionBudget,
+    RoleBinding,
+    ClusterRoleBinding,
+    PriorityClass,
+    StorageClass,
+    FlowSchema,
+    PriorityLevelConfiguration,
 }
 
 impl Printer {
@@ -41,6 +55,18 @@ impl Printer {
             ("", "services") => Printer::Service,
             ("", "serviceaccounts") => Printer::ServiceAccount,
             ("apps", "deployments") => Printer::Deployment,
+            ("apps", "statefulsets") => Printer::StatefulSet,
+            ("apps", "daemonsets") => Printer::DaemonSet,
+            ("apps", "replicasets") => Printer::ReplicaSet,
+            ("policy", "poddisruptionbudgets") => Printer::PodDisruptionBudget,
+            ("rbac.authorization.k8s.io", "rolebindings") => Printer::RoleBinding,
+            ("rbac.authorization.k8s.io", "clusterrolebindings") => Printer::ClusterRoleBinding,
+            ("scheduling.k8s.io", "priorityclasses") => Printer::PriorityClass,
+            ("storage.k8s.io", "storageclasses") => Printer::StorageClass,
+            ("flowcontrol.apiserver.k8s.io", "flowschemas") => Printer::FlowSchema,
+            ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations") => {
+                Printer::PriorityLevelConfiguration
+            }
             _ => return None,
         })
     }
@@ -63,6 +89,15 @@ pub(super) fn cells(
         Some(Printer::Service) => service(obj, now),
         Some(Printer::ServiceAccount) => service_account(obj, now),
         Some(Printer::Deployment) => deployment(obj, now),
+        Some(Printer::StatefulSet) => kinds::statefulset(obj, now),
+        Some(Printer::DaemonSet) => kinds::daemonset(obj, now),
+        Some(Printer::ReplicaSet) => kinds::replicaset(obj, now),
+        Some(Printer::PodDisruptionBudget) => kinds::pdb(obj, now),
+        Some(Printer::RoleBinding | Printer::ClusterRoleBinding) => kinds::binding(obj, now),
+        Some(Printer::PriorityClass) => kinds::priority_class(obj, now),
+        Some(Printer::StorageClass) => kinds::storage_class(obj, now),
+        Some(Printer::FlowSchema) => kinds::flow_schema(obj, now),
+        Some(Printer::PriorityLevelConfiguration) => kinds::priority_level(obj, now),
         None => default_cells(obj),
     };
     (cells, None)

@@ -162,6 +162,124 @@ const DEPLOYMENT: &[Column] = &[
     wide("Selector", "string", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."),
 ];
 
+const STATEFULSET: &[Column] = &[
+    NAME,
+    col("Ready", "string", "Number of the pod with ready state"),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+];
+
+const DAEMONSET: &[Column] = &[
+    NAME,
+    col("Desired", "integer", "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/"),
+    col("Current", "integer", "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/"),
+    col("Ready", "integer", "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition."),
+    col("Up-to-date", "integer", "The total number of nodes that are running updated daemon pod"),
+    col("Available", "integer", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)"),
+    col("Node Selector", "string", "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/"),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide("Selector", "string", "A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+];
+
+const REPLICASET: &[Column] = &[
+    NAME,
+    col("Desired", "integer", "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller"),
+    col("Current", "integer", "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller"),
+    col("Ready", "integer", "The number of ready replicas for this replica set."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide("Selector", "string", "Selector is a label query over pods that should match the replica count. If the selector is empty, it is defaulted to the labels present on the pod template. Label keys and values that must match in order to be controlled by this replica set. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+];
+
+const PDB: &[Column] = &[
+    NAME,
+    col(
+        "Min Available",
+        "string",
+        "The minimum number of pods that must be available.",
+    ),
+    col(
+        "Max Unavailable",
+        "string",
+        "The maximum number of pods that may be unavailable.",
+    ),
+    col(
+        "Allowed Disruptions",
+        "integer",
+        "Calculated number of pods that may be disrupted at this time.",
+    ),
+    AGE,
+];
+
+const ROLE_REF_DOC: &str = "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error.";
+const CLUSTER_ROLE_REF_DOC: &str = "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error.";
+
+const ROLEBINDING: &[Column] = &[
+    NAME,
+    col("Role", "string", ROLE_REF_DOC),
+    AGE,
+    wide("Users", "string", "Users in the roleBinding"),
+    wide("Groups", "string", "Groups in the roleBinding"),
+    wide(
+        "ServiceAccounts",
+        "string",
+        "ServiceAccounts in the roleBinding",
+    ),
+];
+
+const CLUSTERROLEBINDING: &[Column] = &[
+    NAME,
+    col("Role", "string", CLUSTER_ROLE_REF_DOC),
+    AGE,
+    wide("Users", "string", "Users in the clusterRoleBinding"),
+    wide("Groups", "string", "Groups in the clusterRoleBinding"),
+    wide(
+        "ServiceAccounts",
+        "string",
+        "ServiceAccounts in the clusterRoleBinding",
+    ),
+];
+
+const PRIORITYCLASS: &[Column] = &[
+    NAME,
+    col("Value", "integer", "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."),
+    col("Global-Default", "boolean", "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority."),
+    AGE,
+    col("PreemptionPolicy", "string", "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset."),
+];
+
+const STORAGECLASS: &[Column] = &[
+    NAME,
+    col("Provisioner", "string", "provisioner indicates the type of the provisioner."),
+    col("ReclaimPolicy", "string", "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete."),
+    col("VolumeBindingMode", "string", "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used. This field is only honored by servers that enable the VolumeScheduling feature."),
+    col("AllowVolumeExpansion", "string", "allowVolumeExpansion shows whether the storage class allow volume expand."),
+    AGE,
+];
+
+const FLOWSCHEMA: &[Column] = &[
+    NAME,
+    col("PriorityLevel", "string", "`name` is the name of the priority level configuration being referenced Required."),
+    col("MatchingPrecedence", "string", "`matchingPrecedence` is used to choose among the FlowSchemas that match a given request. The chosen FlowSchema is among those with the numerically lowest (which we take to be logically highest) MatchingPrecedence.  Each MatchingPrecedence value must be ranged in [1,10000]. Note that if the precedence is not specified, it will be set to 1000 as default."),
+    col("DistinguisherMethod", "string", "`distinguisherMethod` defines how to compute the flow distinguisher for requests that match this schema. `nil` specifies that the distinguisher is disabled and thus will always be the empty string."),
+    AGE,
+    col("MissingPL", "string", "references a broken or non-existent PriorityLevelConfiguration"),
+];
+
+const PRIORITYLEVEL: &[Column] = &[
+    NAME,
+    col("Type", "string", "`type` indicates whether this priority level is subject to limitation on request execution.  A value of `\"Exempt\"` means that requests of this priority level are not subject to a limit (and thus are never queued) and do not detract from the capacity made available to other priority levels.  A value of `\"Limited\"` means that (a) requests of this priority level _are_ subject to limits and (b) some of the server's limited capacity is made available exclusively to this priority level. Required."),
+    col("NominalConcurrencyShares", "string", "`nominalConcurrencyShares` (NCS) contributes to the computation of the NominalConcurrencyLimit (NominalCL) of this level. This is the number of execution seats available at this priority level."),
+    col("Queues", "string", "`queues` is the number of queues for this priority level. The queues exist independently at each apiserver. The value must be positive.  Setting it to 1 effectively precludes shufflesharding and thus makes the distinguisher method of associated flow schemas irrelevant.  This field has a default value of 64."),
+    col("HandSize", "string", "`handSize` is a small positive number that configures the shuffle sharding of requests into queues.  When enqueuing a request at this priority level the request's flow identifier (a string pair) is hashed and the hash value is used to shuffle the list of queues and deal a hand of the size specified here.  The request is put into one of the shortest queues in that hand. `handSize` must be no larger than `queues`, and should be significantly smaller (so that a few heavy flows do not saturate most of the queues).  See the user-facing documentation for more extensive guidance on setting this field.  This field has a default value of 8."),
+    col("QueueLengthLimit", "string", "`queueLengthLimit` is the maximum number of requests allowed to be waiting in a given queue of this priority level at a time; excess requests are rejected.  This value must be positive.  If not specified, it will be defaulted to 50."),
+    AGE,
+];
+
 /// kube-apiserver's default table (`rest.NewDefaultTableConvertor`) for kinds without a printer.
 const DEFAULT: &[Column] = &[NAME, col("Created At", "date", CREATED_DOC)];
 
@@ -178,6 +296,16 @@ pub(super) fn for_printer(printer: Option<Printer>) -> &'static [Column] {
         Some(Printer::Service) => SERVICE,
         Some(Printer::ServiceAccount) => SERVICE_ACCOUNT,
         Some(Printer::Deployment) => DEPLOYMENT,
+        Some(Printer::StatefulSet) => STATEFULSET,
+        Some(Printer::DaemonSet) => DAEMONSET,
+        Some(Printer::ReplicaSet) => REPLICASET,
+        Some(Printer::PodDisruptionBudget) => PDB,
+        Some(Printer::RoleBinding) => ROLEBINDING,
+        Some(Printer::ClusterRoleBinding) => CLUSTERROLEBINDING,
+        Some(Printer::PriorityClass) => PRIORITYCLASS,
+        Some(Printer::StorageClass) => STORAGECLASS,
+        Some(Printer::FlowSchema) => FLOWSCHEMA,
+        Some(Printer::PriorityLevelConfiguration) => PRIORITYLEVEL,
         None => DEFAULT,
     }
 }
