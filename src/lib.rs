@@ -8,6 +8,7 @@
 //! - [`config`]: flags and environment variables → a validated [`config::Config`].
 //! - [`request_info`]: raw API paths → verb, group, version, resource, namespace, name.
 //! - [`scope`]: namespace confinement decisions.
+//! - [`reviews`]: self-subject reviews answered with the same policy.
 //! - [`headers`]: header hygiene for forwarded requests and relayed responses.
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
 //! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
@@ -26,6 +27,7 @@ pub mod error;
 pub mod headers;
 pub mod identity;
 pub mod request_info;
+pub mod reviews;
 pub mod router;
 pub mod scope;
 pub mod server;

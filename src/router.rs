@@ -15,8 +15,8 @@ use crate::auth::{token_from_headers, AuthError, HubAuth, User};
 use crate::body::{full, stream, ProxyBody};
 use crate::error::ProxyError;
 use crate::headers;
-use crate::request_info::{check_canonical, classify, PathKind};
-use crate::scope::{decide, Decision};
+use crate::request_info::{check_canonical, classify, PathKind, Query};
+use crate::scope::{decide, forbidden_message, Decision, ScopeConfig, Subject};
 use crate::upstream::Upstream;
 
 /// What every request handler shares.
@@ -98,14 +98,33 @@ async fn handle_inner(
     check_canonical(&path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     let user = authenticate(state, &req).await?;
     tracing::Span::current().record("user", user.name.as_str());
-    let kind = classify(req.method(), &path, req.uri().query());
+    let query =
+        Query::parse(req.uri().query()).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    let kind = classify(req.method(), &path, &query, headers::is_upgrade(req.headers()));
     if kind == PathKind::Other {
         return Err(ProxyError::NotFound(format!(
             "the server could not find the requested resource ({path})"
         )));
     }
-    if let Decision::Deny(message) = decide(&kind, &user.name, &user.namespace) {
-        return Err(ProxyError::Forbidden(message));
+    let subject = Subject {
+        user: &user.name,
+        namespace: &user.namespace,
+    };
+    match decide(&ScopeConfig::default(), &kind, &query, &subject) {
+        Decision::Allow => {}
+        Decision::Deny(message) => return Err(ProxyError::Forbidden(message)),
+        Decision::BadRequest(message) => return Err(ProxyError::BadRequest(message)),
+        // Rewrites and self-reviews are refused until the router applies them (issue #5).
+        Decision::Rewrite { .. } | Decision::Review(_) => {
+            let why = format!(
+                "kbatch-proxy only gives access to namespace \"{}\"",
+                user.namespace
+            );
+            return Err(ProxyError::Forbidden(match &kind {
+                PathKind::Resource(r) => forbidden_message(r, &subject, &why),
+                _ => why,
+            }));
+        }
     }
     let declared = req
         .headers()
