@@ -10,7 +10,9 @@ mod tests;
 
 use serde_json::Value;
 
-use crate::request_info::{and_field_selector, PathKind, Query, ResourceInfo};
+use crate::request_info::{
+    and_field_selector, PathKind, Query, ResourceInfo, CONNECT_SUBRESOURCES,
+};
 
 pub use allowlist::{
     default_cluster_read, default_namespaced, parse_entry, Access, AllowEntry, AllowlistError,
@@ -378,7 +380,11 @@ pub fn forbidden_message(r: &ResourceInfo, subject: &Subject, why: &str) -> Stri
 }
 
 fn body_namespace(r: &ResourceInfo, target: &str, from: Option<&str>) -> BodyNamespace {
-    if matches!(r.policy_verb(), "create" | "update" | "patch") {
+    let streams = r
+        .subresource
+        .as_deref()
+        .is_some_and(|s| s == "proxy" || CONNECT_SUBRESOURCES.contains(&s));
+    if !streams && matches!(r.policy_verb(), "create" | "update" | "patch") {
         BodyNamespace::Reconcile {
             target: target.to_string(),
             rewritten_from: from.map(str::to_string),

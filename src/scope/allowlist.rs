@@ -164,7 +164,7 @@ pub fn parse_entry(
     if !valid_name(resource) {
         return Err(err("the resource must be a lower-case plural name or *"));
     }
-    if !group.is_empty() && !valid_group(group) {
+    if head.contains('.') && !valid_group(group) {
         return Err(err("the API group must be a DNS name or *"));
     }
     if let Some(s) = sub {
