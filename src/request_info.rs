@@ -13,6 +13,9 @@ use http::Method;
 pub use query::{and_field_selector, check_field_selector, Query, QueryError, MAX_QUERY};
 
 /// The kind of path.
+// One per request, never stored in bulk: boxing the resource variant would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathKind {
     /// Discovery and metadata: `/api`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>`, `/api/v1`,
@@ -211,7 +214,7 @@ pub fn classify(method: &Method, path: &str, query: &Query, upgrade: bool) -> Pa
     };
     // kube-apiserver's special verbs: /watch/… and the long-removed /proxy/….
     let (special, rest) = match rest {
-        ["watch" | "proxy", tail @ ..] if tail.is_empty() => return PathKind::Other,
+        ["watch" | "proxy"] => return PathKind::Other,
         ["watch", tail @ ..] => (Some("watch"), tail),
         ["proxy", tail @ ..] => (Some("proxy"), tail),
         _ => (None, rest),

@@ -163,7 +163,10 @@ fn judge_resource(cfg: &ScopeConfig, subject: &Subject, ra: &Value) -> (bool, St
         Outcome::Denied(why) => (false, why),
         Outcome::Allowed | Outcome::Review(_) => (
             true,
-            format!("allowed by kbatch-proxy for the user of namespace \"{}\"", subject.namespace),
+            format!(
+                "allowed by kbatch-proxy for the user of namespace \"{}\"",
+                subject.namespace
+            ),
         ),
         Outcome::InOwnNamespace => (
             true,
@@ -237,7 +240,11 @@ pub fn access_review(
         ("kind", json!("SelfSubjectAccessReview")),
         (
             "apiVersion",
-            json!(api_version(review, "authorization.k8s.io", "authorization.k8s.io/v1")),
+            json!(api_version(
+                review,
+                "authorization.k8s.io",
+                "authorization.k8s.io/v1"
+            )),
         ),
         ("metadata", echo_metadata(review)),
         ("spec", out_spec),
@@ -340,7 +347,11 @@ pub fn rules_review(
         ("kind", json!("SelfSubjectRulesReview")),
         (
             "apiVersion",
-            json!(api_version(review, "authorization.k8s.io", "authorization.k8s.io/v1")),
+            json!(api_version(
+                review,
+                "authorization.k8s.io",
+                "authorization.k8s.io/v1"
+            )),
         ),
         ("metadata", json!({"creationTimestamp": null})),
         ("spec", json!({})),

@@ -100,7 +100,12 @@ async fn handle_inner(
     tracing::Span::current().record("user", user.name.as_str());
     let query =
         Query::parse(req.uri().query()).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
-    let kind = classify(req.method(), &path, &query, headers::is_upgrade(req.headers()));
+    let kind = classify(
+        req.method(),
+        &path,
+        &query,
+        headers::is_upgrade(req.headers()),
+    );
     if kind == PathKind::Other {
         return Err(ProxyError::NotFound(format!(
             "the server could not find the requested resource ({path})"

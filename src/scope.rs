@@ -258,7 +258,10 @@ fn namespaced_access(cfg: &ScopeConfig, a: &Attributes) -> Result<(), String> {
         Some(Access::Read) => Err(format!(
             "kbatch-proxy gives read-only access (get, list, watch) to \"{what}\""
         )),
-        Some(Access::Write) => Err(format!("kbatch-proxy does not allow the verb \"{}\"", a.verb)),
+        Some(Access::Write) => Err(format!(
+            "kbatch-proxy does not allow the verb \"{}\"",
+            a.verb
+        )),
         None => Err(format!(
             "kbatch-proxy does not give access to \"{what}\" (not in its resource allowlist)"
         )),
@@ -307,7 +310,11 @@ pub fn authorize(cfg: &ScopeConfig, subject: &Subject, a: &Attributes) -> Outcom
                     .allows(a.verb, a.group, a.resource, a.subresource)
                 {
                     Outcome::Allowed
-                } else if cfg.cluster_read.access(a.group, a.resource, a.subresource).is_some() {
+                } else if cfg
+                    .cluster_read
+                    .access(a.group, a.resource, a.subresource)
+                    .is_some()
+                {
                     Outcome::Denied(format!(
                         "kbatch-proxy gives read-only access (get, list, watch) to \"{}\"",
                         qualified(a.group, a.resource, a.subresource)

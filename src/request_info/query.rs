@@ -70,7 +70,9 @@ pub enum QueryError {
     #[error("the query string does not decode to UTF-8")]
     NotUtf8,
     /// A single-valued parameter given more than once.
-    #[error("query parameter {0:?} is given more than once; kbatch-proxy refuses ambiguous requests")]
+    #[error(
+        "query parameter {0:?} is given more than once; kbatch-proxy refuses ambiguous requests"
+    )]
     Duplicate(String),
 }
 
@@ -222,7 +224,9 @@ pub fn check_field_selector(selector: &str) -> Result<(), String> {
         for c in rhs.chars() {
             if escaped {
                 if !matches!(c, '\\' | ',' | '=') {
-                    return Err(format!("invalid field selector: invalid escape sequence: \\{c}"));
+                    return Err(format!(
+                        "invalid field selector: invalid escape sequence: \\{c}"
+                    ));
                 }
                 escaped = false;
             } else if c == '\\' {

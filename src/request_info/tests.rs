@@ -155,7 +155,10 @@ fn paths_in_another_namespace() {
     let cases: &[(&str, &str)] = &[
         ("/api/v1/pods", "/api/v1/namespaces/own/pods"),
         ("/api/v1/watch/pods", "/api/v1/watch/namespaces/own/pods"),
-        ("/apis/batch/v1/jobs/", "/apis/batch/v1/namespaces/own/jobs/"),
+        (
+            "/apis/batch/v1/jobs/",
+            "/apis/batch/v1/namespaces/own/jobs/",
+        ),
         (
             "/api/v1/namespaces/default/pods/p/log",
             "/api/v1/namespaces/own/pods/p/log",
@@ -186,7 +189,11 @@ fn long_running_requests() {
         ("GET", "/api/v1/namespaces/a/pods/p/status", None, false),
     ];
     for (method, path, q, long) in cases {
-        assert_eq!(res(method, path, *q, false).is_long_running(), *long, "{path}");
+        assert_eq!(
+            res(method, path, *q, false).is_long_running(),
+            *long,
+            "{path}"
+        );
     }
 }
 
@@ -269,16 +276,24 @@ fn query_parsing_decodes_and_keeps_order() {
 
 #[test]
 fn query_editing_renders_like_go() {
-    let mut q = Query::parse(Some("limit=500&fieldSelector=status.phase%3DActive&watch=1"))
-        .expect("parse");
-    q.set("fieldSelector", "status.phase=Active,metadata.name=kbatch-a");
+    let mut q = Query::parse(Some(
+        "limit=500&fieldSelector=status.phase%3DActive&watch=1",
+    ))
+    .expect("parse");
+    q.set(
+        "fieldSelector",
+        "status.phase=Active,metadata.name=kbatch-a",
+    );
     assert_eq!(
         q.to_string(),
         "limit=500&fieldSelector=status.phase%3DActive%2Cmetadata.name%3Dkbatch-a&watch=1"
     );
     let mut q = Query::parse(Some("limit=500")).expect("parse");
     q.set("fieldSelector", "metadata.name=x y");
-    assert_eq!(q.to_string(), "limit=500&fieldSelector=metadata.name%3Dx%20y");
+    assert_eq!(
+        q.to_string(),
+        "limit=500&fieldSelector=metadata.name%3Dx%20y"
+    );
     let mut q = Query::default();
     q.set("fieldSelector", "metadata.name=ns-1_a.b~c");
     assert_eq!(
@@ -304,7 +319,10 @@ fn ambiguous_queries_are_refused() {
         ),
         ("watch=0&watch=1", QueryError::Duplicate("watch".into())),
         ("limit=1&limit=2", QueryError::Duplicate("limit".into())),
-        ("continue=a&continue=b", QueryError::Duplicate("continue".into())),
+        (
+            "continue=a&continue=b",
+            QueryError::Duplicate("continue".into()),
+        ),
         (
             "resourceVersion=1&resourceVersion=2",
             QueryError::Duplicate("resourceVersion".into()),
@@ -339,9 +357,18 @@ fn field_selectors_are_checked_and_anded() {
     let ok: &[(Option<&str>, &str)] = &[
         (None, "metadata.name=me"),
         (Some(""), "metadata.name=me"),
-        (Some("status.phase=Active"), "status.phase=Active,metadata.name=me"),
-        (Some("metadata.name!=x"), "metadata.name!=x,metadata.name=me"),
-        (Some("metadata.name==x"), "metadata.name==x,metadata.name=me"),
+        (
+            Some("status.phase=Active"),
+            "status.phase=Active,metadata.name=me",
+        ),
+        (
+            Some("metadata.name!=x"),
+            "metadata.name!=x,metadata.name=me",
+        ),
+        (
+            Some("metadata.name==x"),
+            "metadata.name==x,metadata.name=me",
+        ),
         (Some("a=b\\,c"), "a=b\\,c,metadata.name=me"),
         (Some("a=b\\\\"), "a=b\\\\,metadata.name=me"),
         (Some("metadata.name=me"), "metadata.name=me"),

@@ -376,7 +376,10 @@ fn flags() {
     let c = parse(&["--allowed-resources", "jobs.batch"])
         .to_config()
         .expect("c");
-    assert_eq!(c.namespaced.access("batch", "jobs", None), Some(Access::Write));
+    assert_eq!(
+        c.namespaced.access("batch", "jobs", None),
+        Some(Access::Write)
+    );
     assert_eq!(c.namespaced.access("", "pods", None), None);
     assert_eq!(c.namespaced.access("", "events", None), Some(Access::Read));
     for bad in [
@@ -414,8 +417,20 @@ fn allowlist_entries_match_like_rbac() {
         ("jobs.batch", "batch", "jobs", None, true),
         ("jobs.batch", "", "jobs", None, false),
         ("jobs.batch/status", "batch", "jobs", Some("status"), true),
-        ("deployments.apps/scale", "apps", "deployments", Some("scale"), true),
-        ("events.events.k8s.io", "events.k8s.io", "events", None, true),
+        (
+            "deployments.apps/scale",
+            "apps",
+            "deployments",
+            Some("scale"),
+            true,
+        ),
+        (
+            "events.events.k8s.io",
+            "events.k8s.io",
+            "events",
+            None,
+            true,
+        ),
         ("*.batch", "batch", "cronjobs", None, true),
         ("*.batch", "batch", "cronjobs", Some("status"), true),
         ("*.batch", "apps", "deployments", None, false),
@@ -439,8 +454,8 @@ fn allowlist_entries_match_like_rbac() {
     ] {
         assert_eq!(e(text).to_string(), text);
     }
-    let l = ResourceAllowlist::parse("pods, pods/log ,,jobs.batch", Access::Write, "t")
-        .expect("list");
+    let l =
+        ResourceAllowlist::parse("pods, pods/log ,,jobs.batch", Access::Write, "t").expect("list");
     assert_eq!(l.to_list(Access::Write), "pods,pods/log,jobs.batch");
     // The most permissive entry wins.
     let mut l = ResourceAllowlist::parse("pods", Access::Read, "t").expect("list");
@@ -456,7 +471,10 @@ fn defaults_parse_and_leave_out_what_they_should() {
         default_namespaced().entries.len(),
         DEFAULT_WRITABLE.len() + DEFAULT_READ_ONLY.len()
     );
-    assert_eq!(default_cluster_read().entries.len(), DEFAULT_CLUSTER_READ.len());
+    assert_eq!(
+        default_cluster_read().entries.len(),
+        DEFAULT_CLUSTER_READ.len()
+    );
     let cfg = ScopeConfig::default();
     for (g, r) in [
         ("apps", "daemonsets"),
@@ -467,7 +485,11 @@ fn defaults_parse_and_leave_out_what_they_should() {
         assert_eq!(cfg.namespaced.access(g, r, None), None, "{r}");
         assert_eq!(cfg.cluster_read.access(g, r, None), None, "{r}");
     }
-    assert_eq!(cfg.namespaced.access("", "pods", Some("ephemeralcontainers")), None);
+    assert_eq!(
+        cfg.namespaced
+            .access("", "pods", Some("ephemeralcontainers")),
+        None
+    );
     for (g, r) in [
         ("rbac.authorization.k8s.io", "roles"),
         ("", "resourcequotas"),
@@ -510,18 +532,63 @@ fn forbidden_messages_read_like_rbac() {
 #[test]
 fn body_namespaces_are_reconciled() {
     // (body, target, rewritten_from, result body namespace or error fragment)
-    let cases: Vec<(serde_json::Value, Option<&str>, Result<Option<&str>, &str>)> = vec![
-        (json!({"metadata": {"name": "c"}}), Some("default"), Ok(None)),
-        (json!({"metadata": {"namespace": null}}), Some("default"), Ok(None)),
-        (json!({"metadata": {"namespace": ""}}), Some("default"), Ok(Some(""))),
-        (json!({"metadata": {"namespace": "kbatch-alice"}}), Some("default"), Ok(Some("kbatch-alice"))),
-        (json!({"metadata": {"namespace": "default"}}), Some("default"), Ok(Some("kbatch-alice"))),
-        (json!({"metadata": {"namespace": "kbatch-alice"}}), None, Ok(Some("kbatch-alice"))),
-        (json!({"metadata": {"namespace": "default"}}), None, Err("(\"default\") does not match the namespace of the request (\"kbatch-alice\")")),
-        (json!({"metadata": {"namespace": "kube-system"}}), Some("default"), Err("(\"kube-system\") does not match")),
-        (json!({"metadata": {"namespace": 7}}), Some("default"), Err("must be a string")),
+    type Case = (
+        serde_json::Value,
+        Option<&'static str>,
+        Result<Option<&'static str>, &'static str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            json!({"metadata": {"name": "c"}}),
+            Some("default"),
+            Ok(None),
+        ),
+        (
+            json!({"metadata": {"namespace": null}}),
+            Some("default"),
+            Ok(None),
+        ),
+        (
+            json!({"metadata": {"namespace": ""}}),
+            Some("default"),
+            Ok(Some("")),
+        ),
+        (
+            json!({"metadata": {"namespace": "kbatch-alice"}}),
+            Some("default"),
+            Ok(Some("kbatch-alice")),
+        ),
+        (
+            json!({"metadata": {"namespace": "default"}}),
+            Some("default"),
+            Ok(Some("kbatch-alice")),
+        ),
+        (
+            json!({"metadata": {"namespace": "kbatch-alice"}}),
+            None,
+            Ok(Some("kbatch-alice")),
+        ),
+        (
+            json!({"metadata": {"namespace": "default"}}),
+            None,
+            Err("(\"default\") does not match the namespace of the request (\"kbatch-alice\")"),
+        ),
+        (
+            json!({"metadata": {"namespace": "kube-system"}}),
+            Some("default"),
+            Err("(\"kube-system\") does not match"),
+        ),
+        (
+            json!({"metadata": {"namespace": 7}}),
+            Some("default"),
+            Err("must be a string"),
+        ),
         (json!({"kind": "ConfigMap"}), Some("default"), Ok(None)),
-        (json!([{"op": "replace", "path": "/metadata/namespace", "value": "x"}]), Some("default"), Ok(None)),
+        (
+            json!([{"op": "replace", "path": "/metadata/namespace", "value": "x"}]),
+            Some("default"),
+            Ok(None),
+        ),
         (json!({"metadata": "odd"}), Some("default"), Ok(None)),
     ];
     for (mut body, from, want) in cases {
