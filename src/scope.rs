@@ -343,7 +343,9 @@ fn namespaces(subject: &Subject, a: &Attributes) -> Outcome {
             "kbatch-proxy only allows get, list and watch of namespace \"{own}\""
         ))
     };
-    if a.subresource.is_some() {
+    // kube names the namespace object's own namespace after it; anything else
+    // (`/namespaces/<x>/namespaces`) is not a namespace request.
+    if a.subresource.is_some() || (a.namespace.is_some() && a.namespace != a.name) {
         return refused();
     }
     match (a.verb, a.name) {

@@ -233,6 +233,7 @@ fn namespaces() {
         ("GET", "/api/v1/namespaces/default", false, Deny("only allows get, list and watch")),
         ("GET", "/api/v1/watch/namespaces/kube-system", false, Deny("cannot watch")),
         ("GET", "/apis/batch/v1/namespaces/kbatch-alice/status", false, Deny("namespaces.batch")),
+        ("GET", "/api/v1/namespaces/kbatch-bob/namespaces", false, Deny("only allows get, list and watch")),
     ]);
 }
 
