@@ -32,6 +32,7 @@ use crate::error::ProxyError;
 use crate::policy::{Evaluation, PolicySet, Subject, Target};
 use crate::request_info::{PathKind, ResourceInfo};
 use crate::router::{forward, AppState};
+use crate::scope::{reconcile_body_namespace, BodyNamespace};
 
 /// The kind of patch, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,7 @@ pub async fn admit(
     req: Request<hyper::body::Incoming>,
     path: &str,
     identity: &[(HeaderName, HeaderValue)],
+    body_ns: &BodyNamespace,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let PathKind::Resource(info) = kind else {
         return forward(state, req, path, identity).await;
@@ -127,9 +129,12 @@ pub async fn admit(
     };
     let set = state.policies.current();
     let who = subject(user);
+    // A create/update whose path namespace was rewritten needs its body's namespace checked
+    // too, policies or not.
+    let reconcile = plan == Plan::Body && *body_ns != BodyNamespace::Keep;
     let matched = set.matches(&target(info, verb), &who)
         || (plan == Plan::Patch && set.matches(&target(info, "create"), &who));
-    if !matched {
+    if !matched && !reconcile {
         return forward(state, req, path, identity).await;
     }
     match plan {
@@ -149,8 +154,26 @@ pub async fn admit(
                 .headers
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            let object = decode(ct, &bytes)?;
-            let ev = set.evaluate(&target(info, verb), &who, object);
+            let mut object = decode(ct, &bytes)?;
+            if let BodyNamespace::Reconcile {
+                target: ns,
+                rewritten_from,
+            } = body_ns
+            {
+                reconcile_body_namespace(&mut object, ns, rewritten_from.as_deref())
+                    .map_err(ProxyError::Forbidden)?;
+            }
+            let ev = if matched {
+                set.evaluate(&target(info, verb), &who, object)
+            } else {
+                Evaluation {
+                    object,
+                    changed: false,
+                    denied: None,
+                    warnings: Vec::new(),
+                    audits: Vec::new(),
+                }
+            };
             conclude(info, user, verb, &ev)?;
             let body = to_json(&ev.object)?;
             let mut headers = parts.headers.clone();
@@ -636,12 +659,18 @@ mod tests {
     ) -> ResourceInfo {
         ResourceInfo {
             verb,
+            method: Method::GET,
+            upgrade: false,
+            prefix: if group.is_empty() { "api" } else { "apis" }.into(),
+            legacy_watch: false,
+            legacy_proxy: false,
             group: group.into(),
             version: "v1".into(),
             namespace: Some("kbatch-alice".into()),
             resource: resource.into(),
             name: name.map(Into::into),
             subresource: sub.map(Into::into),
+            rest: String::new(),
         }
     }
 

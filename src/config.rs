@@ -114,6 +114,9 @@ pub struct Args {
         default_value = r#"{"app.kubernetes.io/managed-by":"kbatch"}"#
     )]
     pub labels: String,
+    /// Namespace confinement rules.
+    #[command(flatten)]
+    pub scope: crate::scope::ScopeArgs,
     /// Upstream identity (service account or impersonation).
     #[command(flatten)]
     pub identity: crate::impersonation::IdentityArgs,

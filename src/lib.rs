@@ -8,6 +8,7 @@
 //! - [`config`]: flags and environment variables → a validated [`config::Config`].
 //! - [`request_info`]: raw API paths → verb, group, version, resource, namespace, name.
 //! - [`scope`]: namespace confinement decisions.
+//! - [`reviews`]: self-subject reviews answered with the same policy.
 //! - [`headers`]: header hygiene for forwarded requests and relayed responses.
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
 //! - [`impersonation`]: the upstream identity mode and the `Impersonate-*` headers it adds.
@@ -42,6 +43,7 @@ pub mod kubeconfig;
 pub mod policy;
 pub mod provision;
 pub mod request_info;
+pub mod reviews;
 pub mod router;
 pub mod scope;
 pub mod server;
@@ -77,6 +79,9 @@ pub enum StartError {
     /// The upstream identity settings.
     #[error(transparent)]
     Identity(#[from] impersonation::IdentityError),
+    /// The confinement settings.
+    #[error("confinement rules: {0}")]
+    Scope(String),
     /// The provisioning settings.
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
@@ -163,6 +168,11 @@ pub async fn run(
     let upstream = Upstream::load(config.args.kubeconfig.as_deref()).await?;
     let hub = HubAuth::new(hub_config(&config)?)?;
     let identity = IdentityConfig::from_args(&config.args.identity)?;
+    let scope = config
+        .args
+        .scope
+        .to_config()
+        .map_err(|e| StartError::Scope(e.to_string()))?;
     let provisioner = Provisioner::new(provision_config(&config, &identity)?);
     let tls = match (&config.args.tls_cert, &config.args.tls_key) {
         (Some(c), Some(k)) => Some(tls::server_config(c, k)?),
@@ -196,6 +206,7 @@ pub async fn run(
         hub,
         prefix: config.prefix.clone(),
         max_request_body: config.args.max_request_body,
+        scope,
         identity,
         provisioner,
         kubeconfig: kubeconfig::Settings {

@@ -1,10 +1,21 @@
-//! Raw Kubernetes API paths → what the request is about, like kube-apiserver's RequestInfo
-//! (pure). Non-canonical paths are refused rather than normalised: a proxy that cleans
-//! `a/../b` into `b` decides about one path and forwards another.
+//! Raw Kubernetes API requests → what they are about, like kube-apiserver's `RequestInfo`
+//! (pure): verb, group, version, namespace, resource, name, subresource. Non-canonical paths and
+//! ambiguous query strings are refused rather than normalised: a proxy that cleans `a/../b`
+//! into `b`, or reads the second of two `fieldSelector`s, decides about one request and forwards
+//! another.
+
+mod query;
+#[cfg(test)]
+mod tests;
 
 use http::Method;
 
+pub use query::{and_field_selector, check_field_selector, Query, QueryError, MAX_QUERY};
+
 /// The kind of path.
+// One per request, never stored in bulk: boxing the resource variant would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathKind {
     /// Discovery and metadata: `/api`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>`, `/api/v1`,
@@ -12,20 +23,32 @@ pub enum PathKind {
     Discovery,
     /// A resource request under `/api/v1/…` or `/apis/<g>/<v>/…`.
     Resource(ResourceInfo),
-    /// Anything else (`/healthz`, `/metrics`, `/logs`, unknown prefixes).
+    /// Anything else (`/healthz`, `/metrics`, `/logs`, unknown prefixes, `/api/v1/watch`).
     Other,
 }
 
 /// A resource request, as RBAC sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceInfo {
-    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`.
+    /// The RBAC verb exactly as kube-apiserver computes it: `get`, `list`, `watch`, `create`,
+    /// `update`, `patch`, `delete`, `deletecollection`, `proxy` (the legacy `/proxy/` prefix), or
+    /// `""` for methods it does not map. See [`ResourceInfo::policy_verb`] for the proxy's view.
     pub verb: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The request asked for a protocol upgrade (`Connection: Upgrade`).
+    pub upgrade: bool,
+    /// `/api/v1` or `/apis/<group>/<version>`.
+    pub prefix: String,
+    /// The path had the legacy `/watch/` segment after the version.
+    pub legacy_watch: bool,
+    /// The path had the long-removed `/proxy/` segment after the version (verb `proxy`).
+    pub legacy_proxy: bool,
     /// API group (`""` for core).
     pub group: String,
     /// API version.
     pub version: String,
-    /// Namespace, when the path names one (for `namespaces/<x>` itself: `x`).
+    /// Namespace, when the path names one (for `namespaces/<x>` itself: `x`, as kube does).
     pub namespace: Option<String>,
     /// Plural resource (`pods`, `namespaces`).
     pub resource: String,
@@ -33,12 +56,79 @@ pub struct ResourceInfo {
     pub name: Option<String>,
     /// Subresource (`log`, `exec`, `status`).
     pub subresource: Option<String>,
+    /// The path after `/namespaces/<ns>` (or after the prefix and `/watch` when there is no
+    /// namespace), from its leading `/`, trailing slash kept: what a namespace rewrite keeps.
+    pub rest: String,
+}
+
+/// Subresources that open a stream to a container; the proxy treats them as `create` whatever
+/// the method (WebSocket exec and attach arrive as `GET`; kube 1.35 adds the same check).
+pub const CONNECT_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward"];
+
+impl ResourceInfo {
+    /// The verb the proxy's policy checks: [`ResourceInfo::verb`], except that
+    /// `exec`/`attach`/`portforward` are always `create`, an upgrade on `proxy` is `create`,
+    /// and a legacy `/watch/` path with a method other than GET/HEAD is `""` (refused).
+    pub fn policy_verb(&self) -> &'static str {
+        if self.legacy_watch && !matches!(self.method, Method::GET | Method::HEAD) {
+            return "";
+        }
+        match self.subresource.as_deref() {
+            Some(s) if CONNECT_SUBRESOURCES.contains(&s) => "create",
+            Some("proxy") if self.upgrade => "create",
+            _ => self.verb,
+        }
+    }
+
+    /// kube-apiserver's long-running check (`watch`, `proxy` verbs; `attach`, `exec`, `proxy`,
+    /// `log`, `portforward` subresources): such requests must not get a request timeout.
+    pub fn is_long_running(&self) -> bool {
+        matches!(self.verb, "watch" | "proxy")
+            || matches!(
+                self.subresource.as_deref(),
+                Some("attach" | "exec" | "proxy" | "log" | "portforward")
+            )
+    }
+
+    /// `resource[.group]`, as RBAC messages and kubectl name it (`pods`, `jobs.batch`).
+    pub fn qualified_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+
+    fn special_segment(&self) -> &'static str {
+        match (self.legacy_watch, self.legacy_proxy) {
+            (true, _) => "/watch",
+            (_, true) => "/proxy",
+            _ => "",
+        }
+    }
+
+    /// The path as received (without a route prefix).
+    pub fn original_path(&self) -> String {
+        let watch = self.special_segment();
+        match &self.namespace {
+            Some(ns) => format!("{}{watch}/namespaces/{ns}{}", self.prefix, self.rest),
+            None => format!("{}{watch}{}", self.prefix, self.rest),
+        }
+    }
+
+    /// The same request in namespace `ns`: `/api/v1/pods` → `/api/v1/namespaces/<ns>/pods`,
+    /// `/api/v1/watch/namespaces/default/pods` → `/api/v1/watch/namespaces/<ns>/pods`.
+    pub fn path_in_namespace(&self, ns: &str) -> String {
+        let watch = self.special_segment();
+        format!("{}{watch}/namespaces/{ns}{}", self.prefix, self.rest)
+    }
 }
 
 /// Why a path was refused before classification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
-    /// Dot segments, empty segments, encoded slashes or control characters, over-long paths.
+    /// Dot segments, empty segments, percent-encoding, backslashes or control characters,
+    /// over-long paths.
     #[error("the request path is not canonical: {0}")]
     NonCanonical(&'static str),
 }
@@ -46,7 +136,9 @@ pub enum PathError {
 /// Longest path accepted (kube-apiserver has no hard limit; real paths are far shorter).
 pub const MAX_PATH: usize = 4096;
 
-/// Check that `path` (as received, still percent-encoded) is canonical.
+/// Check that `path` (as received, still percent-encoded) is canonical. Any `%` is refused:
+/// Kubernetes names never need escaping in a path, and Go routes on the *decoded* path, so an
+/// escaped byte could only make the proxy and the API server read different paths.
 pub fn check_canonical(path: &str) -> Result<(), PathError> {
     if path.len() > MAX_PATH {
         return Err(PathError::NonCanonical("path too long"));
@@ -54,14 +146,23 @@ pub fn check_canonical(path: &str) -> Result<(), PathError> {
     if !path.starts_with('/') {
         return Err(PathError::NonCanonical("path must start with /"));
     }
+    if path.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(PathError::NonCanonical("control characters"));
+    }
+    if !path.is_ascii() {
+        return Err(PathError::NonCanonical("non-ASCII characters"));
+    }
     let lower = path.to_ascii_lowercase();
-    for bad in ["%2f", "%5c", "%00", "%2e", "\\"] {
+    for bad in ["%2f", "%5c", "%00", "%2e"] {
         if lower.contains(bad) {
             return Err(PathError::NonCanonical("encoded separators, dots or NULs"));
         }
     }
-    if path.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        return Err(PathError::NonCanonical("control characters"));
+    if path.contains('%') {
+        return Err(PathError::NonCanonical("percent-encoded characters"));
+    }
+    if path.contains('\\') {
+        return Err(PathError::NonCanonical("backslashes"));
     }
     let trimmed = path.strip_suffix('/').unwrap_or(path);
     for seg in trimmed.split('/').skip(1) {
@@ -75,17 +176,26 @@ pub fn check_canonical(path: &str) -> Result<(), PathError> {
     Ok(())
 }
 
-fn is_watch_param(query: Option<&str>) -> bool {
-    query.is_some_and(|q| {
-        q.split('&').any(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            k == "watch" && matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True")
-        })
-    })
+/// kube-apiserver's method → verb mapping (before list/watch/deletecollection refinement).
+fn method_verb(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "create",
+        Method::GET | Method::HEAD => "get",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "",
+    }
 }
 
-/// Classify a canonical path (call [`check_canonical`] first).
-pub fn classify(method: &Method, path: &str, query: Option<&str>) -> PathKind {
+/// Classify a canonical path (call [`check_canonical`] first) with its parsed query; `upgrade`
+/// says whether the request asks for a protocol upgrade.
+pub fn classify(method: &Method, path: &str, query: &Query, upgrade: bool) -> PathKind {
+    let trailing = if path.len() > 1 && path.ends_with('/') {
+        "/"
+    } else {
+        ""
+    };
     let trimmed = path.strip_suffix('/').unwrap_or(path);
     let segs: Vec<&str> = trimmed.split('/').skip(1).collect();
     let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
@@ -97,276 +207,85 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> PathKind {
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return PathKind::Other,
     };
-    let (legacy_watch, rest) = match rest {
-        ["watch", tail @ ..] => (true, tail),
-        _ => (false, rest),
+    let prefix = if group.is_empty() {
+        format!("/api/{version}")
+    } else {
+        format!("/apis/{group}/{version}")
     };
-    // kube-apiserver: "namespaces/<ns>/<resource>…" is namespaced unless it is
-    // namespaces/<name>[/<subresource>] (status, finalize) of the core group.
-    let (namespace, resource, name, sub) = match rest {
-        ["namespaces", ns] => (Some(*ns), "namespaces", Some(*ns), None),
-        ["namespaces", ns, sub @ ("status" | "finalize")] if group.is_empty() => {
-            (Some(*ns), "namespaces", Some(*ns), Some(*sub))
+    // kube-apiserver's special verbs: /watch/… and the long-removed /proxy/….
+    let (special, rest) = match rest {
+        ["watch" | "proxy"] => return PathKind::Other,
+        ["watch", tail @ ..] => (Some("watch"), tail),
+        ["proxy", tail @ ..] => (Some("proxy"), tail),
+        _ => (None, rest),
+    };
+    // "namespaces/<ns>/<resource>…" is namespaced unless it is namespaces/<ns> itself or one of
+    // its subresources (status, finalize), exactly as kube-apiserver splits it.
+    let (namespace, parts, ns_len) = match rest {
+        ["namespaces", ns, next, ..] if !matches!(*next, "status" | "finalize") => {
+            (Some(*ns), &rest[2..], 2)
         }
-        ["namespaces", ns, res, tail @ ..] => match tail {
-            [] => (Some(*ns), *res, None, None),
-            [name] => (Some(*ns), *res, Some(*name), None),
-            [name, sub, ..] => (Some(*ns), *res, Some(*name), Some(*sub)),
-        },
-        [res] => (None, *res, None, None),
-        [res, name] => (None, *res, Some(*name), None),
-        [res, name, sub, ..] => (None, *res, Some(*name), Some(*sub)),
+        ["namespaces", ns, ..] => (Some(*ns), rest, 2),
+        _ => (None, rest, 0),
+    };
+    let (resource, name, sub) = match parts {
         [] => return PathKind::Discovery,
+        [res] => (*res, None, None),
+        [res, name] => (*res, Some(*name), None),
+        [res, name, sub, ..] => (*res, Some(*name), Some(*sub)),
     };
-    let watch = legacy_watch || is_watch_param(query);
-    let verb = match (method.as_str(), name.is_some()) {
-        ("GET" | "HEAD", _) if watch => "watch",
-        ("GET" | "HEAD", true) => "get",
-        ("GET" | "HEAD", false) => "list",
-        ("POST", _) => "create",
-        ("PUT", _) => "update",
-        ("PATCH", _) => "patch",
-        ("DELETE", true) => "delete",
-        ("DELETE", false) => "deletecollection",
-        _ => "unknown",
+    let rest_path = {
+        let after = &rest[ns_len..];
+        if after.is_empty() {
+            trailing.to_string()
+        } else {
+            format!("/{}{trailing}", after.join("/"))
+        }
     };
+    let mut verb = special.unwrap_or_else(|| method_verb(method));
+    if name.is_none() && verb == "get" {
+        verb = if query.watch() { "watch" } else { "list" };
+    }
+    if name.is_none() && verb == "delete" {
+        verb = "deletecollection";
+    }
     PathKind::Resource(ResourceInfo {
         verb,
+        method: method.clone(),
+        upgrade,
+        prefix,
+        legacy_watch: special == Some("watch"),
+        legacy_proxy: special == Some("proxy"),
         group: group.to_string(),
         version: version.to_string(),
         namespace: namespace.map(str::to_string),
         resource: resource.to_string(),
         name: name.map(str::to_string),
         subresource: sub.map(str::to_string),
+        rest: rest_path,
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Why a request was refused before any policy (answered with 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The path.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// The query string.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+}
 
-    fn res(method: &str, path: &str, q: Option<&str>) -> ResourceInfo {
-        match classify(
-            &Method::from_bytes(method.as_bytes()).expect("method"),
-            path,
-            q,
-        ) {
-            PathKind::Resource(r) => r,
-            other => panic!("{path}: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn discovery_paths() {
-        for p in [
-            "/version",
-            "/api",
-            "/api/v1",
-            "/apis",
-            "/apis/batch",
-            "/apis/batch/v1",
-            "/openapi/v2",
-            "/openapi/v3/apis/batch/v1",
-            "/api/",
-        ] {
-            assert_eq!(classify(&Method::GET, p, None), PathKind::Discovery, "{p}");
-        }
-        assert_eq!(classify(&Method::GET, "/healthz", None), PathKind::Other);
-        assert_eq!(classify(&Method::GET, "/logs/x", None), PathKind::Other);
-    }
-
-    #[test]
-    fn resource_paths() {
-        #[allow(clippy::type_complexity)]
-        let cases: &[(
-            &str,
-            &str,
-            Option<&str>,
-            &str,
-            &str,
-            Option<&str>,
-            &str,
-            Option<&str>,
-            Option<&str>,
-        )] = &[
-            (
-                "GET",
-                "/api/v1/namespaces/a/pods",
-                None,
-                "list",
-                "",
-                Some("a"),
-                "pods",
-                None,
-                None,
-            ),
-            (
-                "GET",
-                "/api/v1/namespaces/a/pods",
-                Some("watch=true"),
-                "watch",
-                "",
-                Some("a"),
-                "pods",
-                None,
-                None,
-            ),
-            (
-                "GET",
-                "/api/v1/watch/namespaces/a/pods",
-                None,
-                "watch",
-                "",
-                Some("a"),
-                "pods",
-                None,
-                None,
-            ),
-            (
-                "GET",
-                "/api/v1/pods",
-                None,
-                "list",
-                "",
-                None,
-                "pods",
-                None,
-                None,
-            ),
-            (
-                "GET",
-                "/api/v1/namespaces/a/pods/p/log",
-                None,
-                "get",
-                "",
-                Some("a"),
-                "pods",
-                Some("p"),
-                Some("log"),
-            ),
-            (
-                "POST",
-                "/api/v1/namespaces/a/pods/p/exec",
-                None,
-                "create",
-                "",
-                Some("a"),
-                "pods",
-                Some("p"),
-                Some("exec"),
-            ),
-            (
-                "GET",
-                "/api/v1/namespaces/a",
-                None,
-                "get",
-                "",
-                Some("a"),
-                "namespaces",
-                Some("a"),
-                None,
-            ),
-            (
-                "PUT",
-                "/api/v1/namespaces/a/finalize",
-                None,
-                "update",
-                "",
-                Some("a"),
-                "namespaces",
-                Some("a"),
-                Some("finalize"),
-            ),
-            (
-                "GET",
-                "/api/v1/namespaces",
-                None,
-                "list",
-                "",
-                None,
-                "namespaces",
-                None,
-                None,
-            ),
-            (
-                "DELETE",
-                "/apis/batch/v1/namespaces/a/jobs",
-                None,
-                "deletecollection",
-                "batch",
-                Some("a"),
-                "jobs",
-                None,
-                None,
-            ),
-            (
-                "PATCH",
-                "/apis/batch/v1/namespaces/a/jobs/j",
-                None,
-                "patch",
-                "batch",
-                Some("a"),
-                "jobs",
-                Some("j"),
-                None,
-            ),
-            (
-                "POST",
-                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-                None,
-                "create",
-                "authorization.k8s.io",
-                None,
-                "selfsubjectaccessreviews",
-                None,
-                None,
-            ),
-            (
-                "GET",
-                "/api/v1/nodes/n1",
-                None,
-                "get",
-                "",
-                None,
-                "nodes",
-                Some("n1"),
-                None,
-            ),
-        ];
-        for (m, path, q, verb, group, ns, resource, name, sub) in cases {
-            let r = res(m, path, *q);
-            assert_eq!(r.verb, *verb, "{path}");
-            assert_eq!(r.group, *group, "{path}");
-            assert_eq!(r.namespace.as_deref(), *ns, "{path}");
-            assert_eq!(r.resource, *resource, "{path}");
-            assert_eq!(r.name.as_deref(), *name, "{path}");
-            assert_eq!(r.subresource.as_deref(), *sub, "{path}");
-        }
-    }
-
-    #[test]
-    fn non_canonical_paths_are_refused() {
-        for p in [
-            "/api/v1/namespaces/a/../b/pods",
-            "/api/v1/namespaces/./a/pods",
-            "/api/v1/namespaces/a%2Fb/pods",
-            "/api/v1/namespaces/a%2fb/pods",
-            "/api/v1/namespaces/%2e%2e/pods",
-            "/api/v1//namespaces/a/pods",
-            "/api/v1/namespaces/a\u{1}/pods",
-            "/api/v1/namespaces/a%00/pods",
-            "api/v1",
-        ] {
-            assert!(check_canonical(p).is_err(), "{p}");
-        }
-        assert!(check_canonical(&format!("/api/{}", "a".repeat(MAX_PATH))).is_err());
-        for p in [
-            "/api/v1/namespaces/a/pods",
-            "/api/v1/namespaces/a/pods/",
-            "/version",
-            "/apis/batch/v1/namespaces/kbatch-x--1234567/jobs",
-        ] {
-            assert!(check_canonical(p).is_ok(), "{p}");
-        }
-    }
+/// [`check_canonical`], [`Query::parse`] and [`classify`] in one call.
+pub fn parse_request(
+    method: &Method,
+    path: &str,
+    raw_query: Option<&str>,
+    upgrade: bool,
+) -> Result<(PathKind, Query), RequestError> {
+    check_canonical(path)?;
+    let query = Query::parse(raw_query)?;
+    let kind = classify(method, path, &query, upgrade);
+    Ok((kind, query))
 }

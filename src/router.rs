@@ -2,11 +2,13 @@
 //! confinement, and the streaming relay to the API server (including protocol upgrades).
 //! [`handle`] never fails: every error becomes a `Status` here, in one place.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tracing::Instrument;
@@ -17,8 +19,9 @@ use crate::error::ProxyError;
 use crate::headers;
 use crate::impersonation::IdentityConfig;
 use crate::provision::Provisioner;
-use crate::request_info::{check_canonical, classify, PathKind};
-use crate::scope::{decide, Decision};
+use crate::request_info::{check_canonical, classify, PathKind, Query};
+use crate::reviews::{self, ReviewError};
+use crate::scope::{decide, BodyNamespace, Decision, ReviewKind, ScopeConfig, Subject};
 use crate::upstream::Upstream;
 
 /// What every request handler shares.
@@ -35,6 +38,8 @@ pub struct AppState {
     pub identity: IdentityConfig,
     /// User namespace provisioning.
     pub provisioner: Provisioner,
+    /// Namespace confinement rules.
+    pub scope: ScopeConfig,
     /// The `/kubeconfig` endpoint's settings.
     pub kubeconfig: crate::kubeconfig::Settings,
     /// Admission policies (reloaded in the background).
@@ -91,7 +96,7 @@ fn strip_prefix<'a>(prefix: &str, path: &'a str) -> &'a str {
 
 async fn handle_inner(
     state: &AppState,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let full_path = req.uri().path().to_string();
     let path = strip_prefix(&state.prefix, &full_path).to_string();
@@ -133,25 +138,66 @@ async fn handle_inner(
         )
         .await;
     }
-    let kind = classify(req.method(), &path, req.uri().query());
+    let query =
+        Query::parse(req.uri().query()).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    let kind = classify(
+        req.method(),
+        &path,
+        &query,
+        headers::is_upgrade(req.headers()),
+    );
     if kind == PathKind::Other {
         return Err(ProxyError::NotFound(format!(
             "the server could not find the requested resource ({path})"
         )));
     }
-    if let Decision::Deny(message) = decide(&kind, &user.name, &user.namespace) {
-        return Err(ProxyError::Forbidden(message));
+    let subject = Subject {
+        user: &user.name,
+        namespace: &user.namespace,
+    };
+    let decision = decide(&state.scope, &kind, &query, &subject);
+    let (mut path, body_ns) = match decision {
+        Decision::Allow => (path, BodyNamespace::Keep),
+        Decision::Deny(message) => return Err(ProxyError::Forbidden(message)),
+        Decision::BadRequest(message) => return Err(ProxyError::BadRequest(message)),
+        Decision::Review(review) => return answer_review(state, &user, &kind, review, req).await,
+        Decision::Rewrite {
+            path: new_path,
+            query: new_query,
+            body_namespace,
+        } => {
+            let pq = match &new_query {
+                Some(q) if !q.is_empty() => format!("{new_path}?{q}"),
+                _ => new_path.clone(),
+            };
+            *req.uri_mut() = pq
+                .parse()
+                .map_err(|e| ProxyError::BadRequest(format!("rewritten request URI: {e}")))?;
+            (new_path, body_namespace)
+        }
+    };
+    if path.is_empty() {
+        path.push('/');
     }
     // Fail closed: without an upstream identity for this user nothing is forwarded.
-    let identity = state
+    let mut identity = state
         .identity
         .headers_for(&user)
         .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
-    state
-        .provisioner
-        .ensure(&state.upstream, &user)
-        .await
-        .map_err(|e| ProxyError::Unavailable(e.to_string()))?;
+    // The namespace list/watch is already reduced to the user's own namespace by a field
+    // selector, and RBAC cannot grant "list one namespace": it goes with the proxy's credential.
+    if let PathKind::Resource(r) = &kind {
+        if r.group.is_empty() && r.resource == "namespaces" && matches!(r.verb, "list" | "watch") {
+            identity.clear();
+        }
+    }
+    if matches!(&kind, PathKind::Resource(_)) {
+        state
+            .provisioner
+            .ensure(&state.upstream, &user)
+            .await
+            .map_err(|e| ProxyError::Unavailable(e.to_string()))?;
+    }
     let declared = req
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -160,7 +206,96 @@ async fn handle_inner(
     if declared.is_some_and(|n| n > state.max_request_body) {
         return Err(ProxyError::PayloadTooLarge(state.max_request_body));
     }
-    crate::admission::admit(state, &user, &kind, req, &path, &identity).await
+    crate::admission::admit(state, &user, &kind, req, &path, &identity, &body_ns).await
+}
+
+/// Answer a self-subject review (`kubectl auth can-i`, `can-i --list`, `auth whoami`) from the
+/// proxy's own rules, so the answers tell the truth about what the proxy allows.
+async fn answer_review(
+    state: &AppState,
+    user: &User,
+    kind: &PathKind,
+    review: ReviewKind,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let PathKind::Resource(info) = kind else {
+        return Err(ProxyError::NotFound("not a review".into()));
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match http_body_util::Limited::new(body, state.max_request_body)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return Err(ProxyError::PayloadTooLarge(state.max_request_body)),
+    };
+    let ct = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let object = crate::decode::decode(ct, &bytes)?;
+    let subject = Subject {
+        user: &user.name,
+        namespace: &user.namespace,
+    };
+    let review_error = |e: ReviewError| match e {
+        ReviewError::Invalid { .. } => ProxyError::Unprocessable(e.to_string()),
+        ReviewError::BadRequest(m) => ProxyError::BadRequest(m),
+    };
+    let answer = match review {
+        ReviewKind::AccessReview => {
+            reviews::access_review(&state.scope, &subject, &object).map_err(review_error)?
+        }
+        ReviewKind::RulesReview => {
+            reviews::rules_review(&state.scope, &subject, &object).map_err(review_error)?
+        }
+        ReviewKind::SelfReview => {
+            let (username, groups) = if state.identity.impersonates() {
+                let name = state
+                    .identity
+                    .kube_username(&user.name)
+                    .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
+                (name, state.identity.kube_groups(&user.groups))
+            } else {
+                let mut groups = user.groups.clone();
+                groups.push(crate::impersonation::AUTHENTICATED_GROUP.to_string());
+                (user.name.clone(), groups)
+            };
+            let extra = BTreeMap::from([(
+                "kbatch.jupyter.org/namespace".to_string(),
+                vec![user.namespace.clone()],
+            )]);
+            let info_user = reviews::UserInfo {
+                username: &username,
+                uid: None,
+                groups: &groups,
+                extra: &extra,
+            };
+            let api_version = format!("{}/{}", info.group, info.version);
+            reviews::self_review(&api_version, &info_user, &now_rfc3339())
+        }
+    };
+    let mut body = serde_json::to_vec(&answer).map_err(|e| ProxyError::Internal(e.to_string()))?;
+    body.push(b'\n');
+    let mut r = Response::new(full(body));
+    *r.status_mut() = StatusCode::CREATED;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(r)
+}
+
+/// Now as RFC 3339 in UTC, to the second (as Kubernetes timestamps).
+fn now_rfc3339() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 async fn authenticate(state: &AppState, req: &Request<Incoming>) -> Result<Arc<User>, ProxyError> {
