@@ -120,21 +120,24 @@ fn requests_outside_the_namespace_are_refused_as_kubectl_prints_them() {
     let proxy = Proxy::start(&c, &hub.api_url(), &[]);
     let u = user(&c, "bob");
     let k = proxy.kubectl(&c, "1.32", &u.token, &u.namespace);
-    let err = k.fails(&["get", "pods", "-n", "default"]);
+    let err = k.fails(&["get", "pods", "-n", "kube-system"]);
     assert!(
         err.contains(&format!(
-            "Error from server (Forbidden): pods is forbidden: User \"{}\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"",
+            "Error from server (Forbidden): pods is forbidden: User \"{}\" cannot list resource \"pods\" in API group \"\" in the namespace \"kube-system\"",
             u.name
         )),
         "{err}"
     );
-    let err = k.fails(&["get", "namespaces"]);
+    let err = k.fails(&["get", "clusterroles"]);
     assert!(
         err.contains("Forbidden") && err.contains("at the cluster scope"),
         "{err}"
     );
-    let err = k.fails(&["get", "pods", "-A"]);
-    assert!(err.contains("Forbidden"), "{err}");
+    // `default`, all namespaces and the namespace list are narrowed to the user's namespace.
+    k.ok(&["get", "pods", "-n", "default"]);
+    k.ok(&["get", "pods", "-A"]);
+    let ns = k.ok(&["get", "namespaces", "-o", "name"]);
+    assert_eq!(ns.trim(), format!("namespace/{}", u.namespace));
     // A token of a user outside the kbatch group lacks the service's access scope.
     let outsider = hub.new_user("eve", &[]);
     let token = hub.token_for(&outsider, None);
