@@ -46,6 +46,7 @@ fn version_and_api_resources() {
             "configmaps ",
             "namespaces ",
             "deployments ",
+            "nodes ",
         ] {
             assert!(
                 res.contains(needle),
@@ -356,4 +357,176 @@ fn auth_can_i_and_whoami() {
             .is_some_and(|g| g.iter().any(|x| x == "system:masters")),
         "{who}"
     );
+}
+
+/// A second node, registered the way a kubelet does (status included), NotReady, with roles.
+fn node_manifest(name: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Node
+metadata:
+  name: {name}
+  labels:
+    node-role.kubernetes.io/worker: ""
+    kubernetes.io/role: gpu
+status:
+  capacity: {{cpu: "4", memory: 8Gi, pods: "110"}}
+  conditions:
+  - {{type: Ready, status: "False", reason: KubeletNotReady, message: stopped}}
+  addresses:
+  - {{type: InternalIP, address: 10.1.2.3}}
+  - {{type: ExternalIP, address: 203.0.113.9}}
+  nodeInfo:
+    machineID: m
+    systemUUID: s
+    bootID: b
+    kernelVersion: 5.15.0
+    osImage: Ubuntu 22.04.4 LTS
+    containerRuntimeVersion: containerd://1.7.0
+    kubeletVersion: v1.28.7
+    kubeProxyVersion: v1.28.7
+    operatingSystem: linux
+    architecture: amd64
+"#
+    )
+}
+
+/// Split `kubectl get` output into rows of whitespace-separated columns (header first).
+fn rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn get_nodes_prints_status_roles_and_wide_columns() {
+    let c = Cluster::start();
+    for v in VERSIONS {
+        let k = c.kubectl(v, None);
+        let name = Cluster::unique_name("node");
+        let created = k.run_with_stdin(&["create", "-f", "-"], Some(&node_manifest(&name)));
+        assert!(created.status.success(), "{created:?}");
+        k.ok(&["cordon", &name]);
+        let out = k.ok(&["get", "nodes"]);
+        let table = rows(&out);
+        assert_eq!(
+            table[0],
+            ["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+            "{out}"
+        );
+        let row = table
+            .iter()
+            .find(|r| r[0] == name)
+            .expect("the new node is listed");
+        assert_eq!(
+            row[1..3],
+            ["NotReady,SchedulingDisabled", "gpu,worker"],
+            "{out}"
+        );
+        assert_eq!(row[4], "v1.28.7", "{out}");
+        let wide = k.ok(&["get", "no", &name, "-o", "wide"]);
+        let table = rows(&wide);
+        assert_eq!(
+            table[0][5..],
+            [
+                "INTERNAL-IP",
+                "EXTERNAL-IP",
+                "OS-IMAGE",
+                "KERNEL-VERSION",
+                "CONTAINER-RUNTIME"
+            ],
+            "{wide}"
+        );
+        assert_eq!(
+            table[1][5..],
+            [
+                "10.1.2.3",
+                "203.0.113.9",
+                "Ubuntu",
+                "22.04.4",
+                "LTS",
+                "5.15.0",
+                "containerd://1.7.0"
+            ],
+            "{wide}"
+        );
+        let json = k.ok(&["get", "node", &name, "-o", "json"]);
+        let j: serde_json::Value = serde_json::from_str(&json).expect("node json");
+        assert_eq!(j["kind"], "Node", "{json}");
+        assert_eq!(j["spec"]["unschedulable"], true, "{json}");
+        // SetDefaults_NodeStatus: allocatable defaults to capacity.
+        assert_eq!(
+            j["status"]["allocatable"], j["status"]["capacity"],
+            "{json}"
+        );
+        k.ok(&["uncordon", &name]);
+        let out = k.ok(&["get", "node", &name, "--no-headers"]);
+        assert_eq!(rows(&out)[0][1], "NotReady", "{out}");
+        k.ok(&["delete", "node", &name]);
+        let gone = k.fails(&["get", "node", &name]);
+        assert!(
+            gone.contains(&format!("nodes \"{name}\" not found")),
+            "{gone}"
+        );
+    }
+}
+
+#[test]
+fn standin_seeds_the_node_its_pods_run_on() {
+    let c = Cluster::start();
+    if !c.is_standin {
+        return;
+    }
+    let k0 = c.kubectl("1.32", None);
+    let version: serde_json::Value =
+        serde_json::from_str(&k0.ok(&["version", "-o", "json"])).expect("version json");
+    let server = version["serverVersion"]["gitVersion"]
+        .as_str()
+        .expect("gitVersion");
+    let out = k0.ok(&["get", "nodes"]);
+    let table = rows(&out);
+    assert_eq!(table.len(), 2, "{out}");
+    assert_eq!(table[1][..3], ["standin-node", "Ready", "<none>"], "{out}");
+    assert_eq!(table[1][4], server, "{out}");
+    let wide = k0.ok(&["get", "nodes", "-o", "wide"]);
+    assert!(wide.contains("172.18.0.2"), "{wide}");
+    let json = k0.ok(&["get", "node", "standin-node", "-o", "json"]);
+    let j: serde_json::Value = serde_json::from_str(&json).expect("node json");
+    assert_eq!(j["status"]["nodeInfo"]["kubeletVersion"], server, "{json}");
+    // A pod lands on that node, with the node's InternalIP as its hostIP.
+    let ns = namespace(&k0, "onnode");
+    let k = c.kubectl("1.32", Some(&ns));
+    k.ok(&[
+        "run",
+        "p",
+        "--image=busybox",
+        "--restart=Never",
+        "--",
+        "sleep",
+        "30",
+    ]);
+    k.ok(&["wait", "--for=condition=Ready", "pod/p", "--timeout=30s"]);
+    let pod: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "pod", "p", "-o", "json"])).expect("pod json");
+    assert_eq!(pod["spec"]["nodeName"], "standin-node");
+    assert_eq!(
+        pod["status"]["hostIP"],
+        j["status"]["addresses"][0]["address"]
+    );
+    // `describe node` lists the pods whose spec.nodeName is the node.
+    let describe = k0.ok(&["describe", "node", "standin-node"]);
+    assert!(
+        rows(&describe)
+            .iter()
+            .any(|r| r.len() > 2 && r[0] == ns && r[1] == "p"),
+        "{describe}"
+    );
+    // No kubelet answers behind the node proxy.
+    let err = k0.fails(&["get", "--raw", "/api/v1/nodes/standin-node/proxy/healthz"]);
+    assert!(
+        err.contains("error trying to reach service: dial tcp 172.18.0.2:10250"),
+        "{err}"
+    );
+    let err = k0.fails(&["get", "--raw", "/api/v1/nodes/nope/proxy/healthz"]);
+    assert!(err.contains("nodes \"nope\" not found"), "{err}");
 }

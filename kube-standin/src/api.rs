@@ -529,7 +529,8 @@ impl Api {
                 meta.remove("generation");
             }
         }
-        if let Some(m) = obj.as_object_mut() {
+        // The node strategy keeps the status a kubelet registers with; the others reset it.
+        if let Some(m) = obj.as_object_mut().filter(|_| res.kind != "Node") {
             m.remove("status");
         }
         defaults::apply(res, &mut obj);

@@ -606,6 +606,57 @@ pub fn bootstrap(api: &Api) {
     crate::rbac::seed(&api.store);
 }
 
+/// Register [`NODE_NAME`], the node the kubelet stand-in schedules every pod to, as a Ready
+/// node whose kubelet reports `kubelet_version` (kind's single node, minus the control plane).
+pub fn seed_node(api: &Api, kubelet_version: &str) {
+    let nodes = resources::find("", "v1", "nodes").expect("nodes must be registered");
+    let mut node = node_object(&timestamp(now()), kubelet_version);
+    crate::proto::order_keys(&mut node);
+    let _ = api
+        .store
+        .write(nodes, "", NODE_NAME, Write::Create(node), None);
+}
+
+/// The seeded Node as a kubelet registers and updates it (`t`: creation and heartbeat time).
+fn node_object(t: &str, kubelet_version: &str) -> Value {
+    // kubelets stopped reporting kube-proxy's version in 1.31 (DisableNodeKubeProxyVersion).
+    let minor = kubelet_version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or(0);
+    let proxy_version = if minor < 31 { kubelet_version } else { "" };
+    let capacity = json!({"cpu": "8", "ephemeral-storage": "102626232Ki", "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0", "memory": "16369768Ki", "pods": "110"});
+    let condition = |kind: &str, status: &str, reason: &str, message: &str| {
+        json!({"type": kind, "status": status, "lastHeartbeatTime": t, "lastTransitionTime": t,
+            "reason": reason, "message": message})
+    };
+    json!({"kind": "Node", "apiVersion": "v1",
+    "metadata": {"name": NODE_NAME, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": t,
+        "labels": {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux"},
+        "annotations": {"node.alpha.kubernetes.io/ttl": "0",
+            "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+    "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
+    "status": {
+        "capacity": capacity, "allocatable": capacity,
+        "conditions": [
+            condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ],
+        "addresses": [{"type": "InternalIP", "address": "172.18.0.2"}, {"type": "Hostname", "address": NODE_NAME}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {"machineID": "5b1e0b4a8f2d4c6e9a7b3c1d2e4f6a8b", "systemUUID": "5b1e0b4a-8f2d-4c6e-9a7b-3c1d2e4f6a8b",
+            "bootID": "0e6b7f3c-2a1d-4e5f-8b9c-1d2e3f4a5b6c", "kernelVersion": "6.1.0-28-amd64",
+            "osImage": "Debian GNU/Linux 12 (bookworm)", "containerRuntimeVersion": "containerd://1.7.18",
+            "kubeletVersion": kubelet_version, "kubeProxyVersion": proxy_version,
+            "operatingSystem": "linux", "architecture": "amd64"}
+    }})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -619,6 +670,27 @@ mod tests {
             .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
             .collect();
         (text, code)
+    }
+
+    #[test]
+    fn seeded_node_is_ready_and_reports_the_kubelet_version() {
+        for (version, proxy) in [("v1.28.7", "v1.28.7"), ("v1.33.5", "")] {
+            let node = node_object("2026-01-01T00:00:00Z", version);
+            let ready = node["status"]["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+                .map(|c| c["status"].clone());
+            assert_eq!(ready, Some(json!("True")));
+            assert_eq!(node["metadata"]["name"], NODE_NAME);
+            assert_eq!(node["status"]["nodeInfo"]["kubeletVersion"], version);
+            assert_eq!(node["status"]["nodeInfo"]["kubeProxyVersion"], proxy);
+            // The pods' hostIP is the node's InternalIP.
+            assert_eq!(node["status"]["addresses"][0]["address"], "172.18.0.2");
+            let mut unknown = Vec::new();
+            let nodes = resources::find("", "v1", "nodes").expect("nodes");
+            crate::typed::check(nodes, &node, &mut unknown).expect("a valid Node");
+            assert!(unknown.is_empty(), "{unknown:?}");
+        }
     }
 
     #[tokio::test]

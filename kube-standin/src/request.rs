@@ -192,6 +192,8 @@ pub fn parse(method: &Method, path: &str, raw_query: Option<&str>) -> ApiResult<
         [plural] => (None, *plural, None, ""),
         [plural, name] => (None, *plural, Some(*name), ""),
         [plural, name, sub] => (None, *plural, Some(*name), *sub),
+        // `nodes/<name>/proxy/<path...>` proxies any path to the kubelet.
+        [plural, name, sub @ "proxy", ..] => (None, *plural, Some(*name), *sub),
         _ => return Err(ApiError::unknown_resource()),
     };
     let main = resources::find(group, version, plural).ok_or_else(ApiError::unknown_resource)?;
@@ -388,6 +390,42 @@ mod tests {
                 Some("a"),
                 Some("j"),
             ),
+            (
+                "GET",
+                "/api/v1/nodes/n",
+                None,
+                Verb::Get,
+                "nodes",
+                None,
+                Some("n"),
+            ),
+            (
+                "PUT",
+                "/api/v1/nodes/n/status",
+                None,
+                Verb::Update,
+                "nodes/status",
+                None,
+                Some("n"),
+            ),
+            (
+                "GET",
+                "/api/v1/nodes/n/proxy/stats/summary",
+                None,
+                Verb::Get,
+                "nodes/proxy",
+                None,
+                Some("n"),
+            ),
+            (
+                "POST",
+                "/api/v1/nodes/n/proxy",
+                None,
+                Verb::Create,
+                "nodes/proxy",
+                None,
+                Some("n"),
+            ),
         ];
         for (m, path, q, verb, res, ns, name) in cases {
             let r = p(m, path, *q).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -410,6 +448,9 @@ mod tests {
             ("DELETE", "/api/v1/namespaces", 405, false),
             ("PATCH", "/api/v1/namespaces/a/configmaps", 405, false),
             ("GET", "/api/v1/namespaces/a/pods/../x", 404, true),
+            ("GET", "/api/v1/namespaces/a/nodes", 404, false),
+            ("GET", "/api/v1/nodes/n/status/x", 404, false),
+            ("POST", "/api/v1/nodes/n", 405, false),
         ];
         for (m, path, code, plain) in cases {
             let e = p(m, path, None).expect_err(path);

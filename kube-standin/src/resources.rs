@@ -164,6 +164,19 @@ const NAMESPACES: ResourceDef = ResourceDef {
         "Q3oi5N2YM8M=",
     )
 };
+const NODES: ResourceDef = main(
+    "",
+    "v1",
+    "nodes",
+    "node",
+    "Node",
+    false,
+    &["no"],
+    NONE,
+    "XwShjMxG9Fs=",
+);
+/// `nodes/proxy` verbs (`connect` to the kubelet with each HTTP method), as discovery lists them.
+const PROXY: &[&str] = &["create", "delete", "get", "patch", "update"];
 const PODS: ResourceDef = main(
     "",
     "v1",
@@ -386,6 +399,9 @@ pub static RESOURCES: &[ResourceDef] = &[
     NAMESPACES,
     sub(NAMESPACES, "finalize", "Namespace", &["update"]),
     sub(NAMESPACES, "status", "Namespace", STATUS),
+    NODES,
+    sub(NODES, "proxy", "NodeProxyOptions", PROXY),
+    sub(NODES, "status", "Node", STATUS),
     PODS,
     sub(PODS, "attach", "PodAttachOptions", CONNECT),
     sub(PODS, "exec", "PodExecOptions", CONNECT),
@@ -630,6 +646,13 @@ mod tests {
         assert_eq!(
             find("batch", "v1", "jobs").map(|r| r.qualified_plural()),
             Some("jobs.batch".to_string())
+        );
+        let nodes = find("", "v1", "nodes").expect("nodes");
+        assert_eq!((nodes.kind, nodes.namespaced), ("Node", false));
+        assert_eq!(nodes.short_names, ["no"]);
+        assert_eq!(
+            find_sub("", "v1", "nodes", "proxy").map(|r| (r.kind, r.verbs.len())),
+            Some(("NodeProxyOptions", 5))
         );
         assert!(serves_group_version("", "v1"));
         assert!(serves_group_version("batch", "v1"));

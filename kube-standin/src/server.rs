@@ -160,6 +160,7 @@ impl StandIn {
         authz.set_store(store.clone());
         let api = Arc::new(Api::new(store));
         controllers::bootstrap(&api);
+        controllers::seed_node(&api, &cfg.version.git_version);
         // The seeded objects predate "startup": watches cannot resume from before them.
         api.store.compact();
         let runtime = Arc::new(Runtime::default());
@@ -512,6 +513,7 @@ async fn dispatch(
     match (sub, r.verb) {
         ("log", _) => return logs::logs(&state.api.store, &state.runtime, &r),
         ("exec" | "attach", _) => return connect(state, &r, req),
+        ("proxy", _) => return Err(node_proxy(state, &r)),
         ("portforward", _) => {
             return Err(ApiError::bad_request(
                 "port-forward is not supported by kube-standin (no pod network)",
@@ -634,6 +636,27 @@ fn connect(state: &State, r: &ApiRequest, req: Request<Incoming>) -> ApiResult<R
         None
     };
     exec::serve(req, opts, attach)
+}
+
+/// `nodes/<name>/proxy`: there is no kubelet to reach, so kube-apiserver's answer for an
+/// unreachable one (after the node lookup's 404).
+fn node_proxy(state: &State, r: &ApiRequest) -> ApiError {
+    let name = r.name.clone().unwrap_or_default();
+    let Some(node) = state.api.store.get(r.main, "", &name) else {
+        return ApiError::not_found(r.main, &name);
+    };
+    let address = node["status"]["addresses"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["type"] == "InternalIP"))
+        .and_then(|a| a["address"].as_str())
+        .unwrap_or(&name)
+        .to_string();
+    let port = node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"]
+        .as_u64()
+        .unwrap_or(10250);
+    ApiError::service_unavailable(format!(
+        "error trying to reach service: dial tcp {address}:{port}: connect: connection refused"
+    ))
 }
 
 /// Bridge a container's log to a broadcast receiver of new output for `attach`.

@@ -276,6 +276,11 @@ impl ApiError {
         }
     }
 
+    /// 503 ServiceUnavailable (a proxy target that cannot be reached).
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        Self::new(503, "ServiceUnavailable", message)
+    }
+
     /// 422 with a free-form message (unprocessable requests that are not field validation).
     pub fn unprocessable(message: impl Into<String>) -> Self {
         Self::new(422, "Invalid", message)

@@ -29,6 +29,7 @@ pub fn check(res: &ResourceDef, obj: &Value, unknown: &mut Vec<String>) -> Resul
         ("", "Secret") => run::<core::v1::Secret>(obj, unknown),
         ("", "Pod") => run::<core::v1::Pod>(obj, unknown),
         ("", "Namespace") => run::<core::v1::Namespace>(obj, unknown),
+        ("", "Node") => run::<core::v1::Node>(obj, unknown),
         ("", "Service") => run::<core::v1::Service>(obj, unknown),
         ("", "ServiceAccount") => run::<core::v1::ServiceAccount>(obj, unknown),
         ("", "Event") => run::<core::v1::Event>(obj, unknown),

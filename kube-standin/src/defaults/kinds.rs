@@ -1,6 +1,6 @@
 //! Scheme defaults and initial status of the kinds added for Helm charts and RBAC:
 //! StatefulSet, DaemonSet, ReplicaSet, PodDisruptionBudget, the RBAC bindings, PriorityClass,
-//! StorageClass, FlowSchema and PriorityLevelConfiguration (`pkg/apis/*/v1/defaults.go`).
+//! StorageClass, FlowSchema, PriorityLevelConfiguration and Node (`pkg/apis/*/v1/defaults.go`).
 
 use serde_json::{json, Value};
 
@@ -29,6 +29,7 @@ pub(super) fn apply(res: &ResourceDef, obj: &mut Value) -> bool {
             set_default(obj_mut(obj, "spec"), "matchingPrecedence", json!(1000));
         }
         ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration") => priority_level(obj),
+        ("", "Node") => node_status(obj),
         _ => return false,
     }
     true
@@ -46,6 +47,16 @@ pub(super) fn initial_status(res: &ResourceDef) -> Option<Value> {
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => json!({}),
         _ => return None,
     })
+}
+
+/// `SetDefaults_NodeStatus`: allocatable defaults to capacity.
+fn node_status(obj: &mut Value) {
+    let Some(status) = obj.get_mut("status").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(capacity) = status.get("capacity").filter(|c| !c.is_null()).cloned() {
+        set_default(status, "allocatable", capacity);
+    }
 }
 
 fn statefulset(obj: &mut Value) {

@@ -66,6 +66,7 @@ fn kind_schema(gen: &mut SchemaGenerator, group: &str, kind: &str) -> Option<Str
         ("", "ConfigMap") => add::<core::v1::ConfigMap>(gen),
         ("", "Event") => add::<core::v1::Event>(gen),
         ("", "Namespace") => add::<core::v1::Namespace>(gen),
+        ("", "Node") => add::<core::v1::Node>(gen),
         ("", "Pod") => add::<core::v1::Pod>(gen),
         ("", "Secret") => add::<core::v1::Secret>(gen),
         ("", "ServiceAccount") => add::<core::v1::ServiceAccount>(gen),
@@ -732,7 +733,7 @@ fn path_item(tag: &str, mut ops: Vec<Op>) -> Value {
     }
     hoisted.sort_by(by_name);
     let mut item = Map::new();
-    for method in ["get", "put", "post", "delete", "patch"] {
+    for method in ["get", "put", "post", "delete", "options", "head", "patch"] {
         if let Some(op) = ops.iter().find(|o| o.method == method) {
             item.insert(method.into(), op_json(tag, op));
         }
@@ -1112,6 +1113,59 @@ fn watch_ops(res: &Res, schemas: &mut Schemas, paths: &mut Paths) {
     }
 }
 
+/// `nodes/{name}/proxy` and `.../proxy/{path}`: a connect operation per proxied HTTP method
+/// (`proxyMethods` of the node registry), as go-restful lists them.
+fn proxy_ops(res: &Res, path: &str, paths: &mut Paths) {
+    let parent = res.parent_kind();
+    let (gv, scope) = (&res.gv, res.scope);
+    let string = json!({"type": "string"});
+    let query = json!({"name": "path", "in": "query",
+        "description": format!("Path is the URL path to use for the current proxy request to {}.", parent.to_lowercase()),
+        "schema": param_schema("string")});
+    for (with_path, p) in [
+        (false, path.to_string()),
+        (true, format!("{path}/{{path}}")),
+    ] {
+        for (method, verb) in PROXY_METHODS {
+            let mut params = res.scope_params(true, false);
+            let suffix = if with_path {
+                params.push(path_param("path", "path to the resource".into()));
+                "WithPath"
+            } else {
+                params.push(query.clone());
+                ""
+            };
+            paths.add(
+                p.clone(),
+                Op {
+                    method,
+                    id: format!("connect{gv}{verb}{scope}{parent}Proxy{suffix}"),
+                    desc: format!(
+                        "connect {} requests to proxy of {parent}",
+                        method.to_uppercase()
+                    ),
+                    params,
+                    body: None,
+                    responses: responses(&[("200", "OK")], &["*/*"], &string),
+                    action: Some("connect"),
+                    gvk: res.gvk(),
+                },
+            );
+        }
+    }
+}
+
+/// The HTTP methods a proxy subresource connects, in go-restful's order.
+const PROXY_METHODS: [(&str, &str); 7] = [
+    ("get", "Get"),
+    ("post", "Post"),
+    ("put", "Put"),
+    ("patch", "Patch"),
+    ("delete", "Delete"),
+    ("head", "Head"),
+    ("options", "Options"),
+];
+
 /// Schema of a subresource's body: the parent kind, or the kind of `body_gv`.
 fn sub_schema(res: &Res, schemas: &mut Schemas) -> Value {
     let r = res.r;
@@ -1130,6 +1184,10 @@ fn subresource_ops(res: &Res, schemas: &mut Schemas, paths: &mut Paths) {
     );
     let suffix = format!("{gv}{scope}{parent}{sub}");
     let connect = r.kind.ends_with("Options");
+    if r.subresource == "proxy" {
+        proxy_ops(res, &path, paths);
+        return;
+    }
     if connect {
         let names: &[&str] = match r.subresource {
             "exec" => &["command", "container", "stderr", "stdin", "stdout", "tty"],

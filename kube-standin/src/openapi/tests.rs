@@ -376,8 +376,43 @@ fn operations_cover_the_registry() {
         "watchCoreV1NamespacedConfigMapList",
         "deletecollectionCoreV1NamespacedSecret",
         "patchCoreV1NamespaceStatus",
+        "listCoreV1Node",
+        "replaceCoreV1NodeStatus",
+        "connectCoreV1GetNodeProxy",
+        "connectCoreV1OptionsNodeProxy",
+        "connectCoreV1DeleteNodeProxyWithPath",
     ] {
         assert!(ids.iter().any(|i| i == id), "missing {id}");
+    }
+    // nodes/proxy: every proxied method, in the OpenAPI path item's order, the `path` param
+    // hoisted (query on `.../proxy`, path segment on `.../proxy/{path}`).
+    for (path, place) in [
+        ("/api/v1/nodes/{name}/proxy", "query"),
+        ("/api/v1/nodes/{name}/proxy/{path}", "path"),
+    ] {
+        let item = d["paths"][path].as_object().expect("a proxy path item");
+        let keys: Vec<&str> = item.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "get",
+                "put",
+                "post",
+                "delete",
+                "options",
+                "head",
+                "patch",
+                "parameters"
+            ],
+            "{path}"
+        );
+        assert!(
+            item["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "path" && p["in"] == place)),
+            "{path}"
+        );
+        assert_eq!(item["get"]["x-kubernetes-action"], "connect");
     }
     assert!(
         !ids.iter().any(|i| i == "deletecollectionCoreV1Namespace"),

@@ -244,6 +244,21 @@ const CLUSTERROLEBINDING: &[Column] = &[
     ),
 ];
 
+const NODE_ADDRESSES_DOC: &str = "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/concepts/nodes/node/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).";
+
+const NODE: &[Column] = &[
+    NAME,
+    col("Status", "string", "The status of the node"),
+    col("Roles", "string", "The roles of the node"),
+    AGE,
+    col("Version", "string", "Kubelet Version reported by the node."),
+    wide("Internal-IP", "string", NODE_ADDRESSES_DOC),
+    wide("External-IP", "string", NODE_ADDRESSES_DOC),
+    wide("OS-Image", "string", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
+    wide("Kernel-Version", "string", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
+    wide("Container-Runtime", "string", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."),
+];
+
 const PRIORITYCLASS: &[Column] = &[
     NAME,
     col("Value", "integer", "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."),
@@ -292,6 +307,7 @@ pub(super) fn for_printer(printer: Option<Printer>) -> &'static [Column] {
         Some(Printer::ConfigMap) => CONFIGMAP,
         Some(Printer::Secret) => SECRET,
         Some(Printer::Namespace) => NAMESPACE,
+        Some(Printer::Node) => NODE,
         Some(Printer::Event) => EVENT,
         Some(Printer::Service) => SERVICE,
         Some(Printer::ServiceAccount) => SERVICE_ACCOUNT,

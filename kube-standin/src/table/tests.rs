@@ -819,6 +819,144 @@ fn event_series_and_source_fallbacks() {
 }
 
 #[test]
+fn node_status_roles_and_wide_cells_follow_print_node() {
+    let now = "2026-01-03T00:00:00Z";
+    let ready = |s: &str| json!({"type": "Ready", "status": s});
+    let pressure = json!({"type": "MemoryPressure", "status": "False"});
+    let info = json!({"kubeletVersion": "v1.28.7", "osImage": "Debian GNU/Linux 12 (bookworm)",
+        "kernelVersion": "6.1.0-28-amd64", "containerRuntimeVersion": "containerd://1.7.18"});
+    let addresses = json!([{"type": "Hostname", "address": "n"}, {"type": "InternalIP", "address": "172.18.0.2"},
+        {"type": "ExternalIP", "address": "203.0.113.7"}, {"type": "InternalIP", "address": "10.0.0.9"}]);
+    // (labels, spec, conditions, STATUS, ROLES)
+    let cases = [
+        (
+            json!({}),
+            json!({}),
+            json!([pressure, ready("True")]),
+            "Ready",
+            "<none>",
+        ),
+        (
+            json!({}),
+            json!({"unschedulable": true}),
+            json!([ready("True")]),
+            "Ready,SchedulingDisabled",
+            "<none>",
+        ),
+        (
+            json!({}),
+            json!({}),
+            json!([ready("False")]),
+            "NotReady",
+            "<none>",
+        ),
+        (
+            json!({}),
+            json!({}),
+            json!([ready("Unknown")]),
+            "NotReady",
+            "<none>",
+        ),
+        (
+            json!({}),
+            json!({"unschedulable": true}),
+            json!([pressure]),
+            "Unknown,SchedulingDisabled",
+            "<none>",
+        ),
+        // kube maps conditions by type: the last Ready one counts.
+        (
+            json!({}),
+            json!({}),
+            json!([ready("False"), ready("True")]),
+            "Ready",
+            "<none>",
+        ),
+        (
+            json!({"node-role.kubernetes.io/worker": "", "node-role.kubernetes.io/control-plane": "",
+                "node-role.kubernetes.io/": "x", "kubernetes.io/role": "gpu"}),
+            json!({}),
+            json!([ready("True")]),
+            "Ready",
+            "control-plane,gpu,worker",
+        ),
+        (
+            json!({"kubernetes.io/role": "", "node-role.kubernetes.io/infra": "true"}),
+            json!({}),
+            json!([]),
+            "Unknown",
+            "infra",
+        ),
+    ];
+    for (labels, spec, conditions, status, roles) in cases {
+        let mut m = meta("n");
+        m["labels"] = labels;
+        let node = json!({"metadata": m, "spec": spec,
+            "status": {"conditions": conditions, "addresses": addresses, "nodeInfo": info}});
+        assert_eq!(
+            cells_of("", "v1", "nodes", node, now),
+            json!([
+                "n",
+                status,
+                roles,
+                "2d",
+                "v1.28.7",
+                "172.18.0.2",
+                "203.0.113.7",
+                "Debian GNU/Linux 12 (bookworm)",
+                "6.1.0-28-amd64",
+                "containerd://1.7.18"
+            ]),
+            "{status} {roles}"
+        );
+    }
+    let bare = json!({"metadata": meta("bare")});
+    assert_eq!(
+        cells_of("", "v1", "nodes", bare, now),
+        json!([
+            "bare",
+            "Unknown",
+            "<none>",
+            "2d",
+            "",
+            "<none>",
+            "<none>",
+            "<unknown>",
+            "<unknown>",
+            "<unknown>"
+        ])
+    );
+    let t = object_table(
+        res("", "v1", "nodes"),
+        &json!({"metadata": meta("n")}),
+        IncludeObject::None,
+        "v1",
+        at(now),
+    );
+    let cols: Vec<(&str, i64)> = t["columnDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["name"].as_str()?, c["priority"].as_i64()?)))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            ("Name", 0),
+            ("Status", 0),
+            ("Roles", 0),
+            ("Age", 0),
+            ("Version", 0),
+            ("Internal-IP", 1),
+            ("External-IP", 1),
+            ("OS-Image", 1),
+            ("Kernel-Version", 1),
+            ("Container-Runtime", 1),
+        ]
+    );
+}
+
+#[test]
 fn kinds_without_printer_get_the_default_table() {
     let reviews = crate::resources::RESOURCES
         .iter()

@@ -1,7 +1,7 @@
 //! Row cells of the printers for the kinds added for Helm charts and RBAC
 //! (`printStatefulSet`, `printDaemonSet`, `printReplicaSet`, `printPodDisruptionBudget`,
 //! `printRoleBinding`, `printClusterRoleBinding`, `printPriorityClass`, `printStorageClass`,
-//! `printFlowSchema`, `printPriorityLevelConfiguration`), wide mode.
+//! `printFlowSchema`, `printPriorityLevelConfiguration`, `printNode`), wide mode.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -106,6 +106,72 @@ pub(super) fn binding(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         json!(groups.join(", ")),
         json!(sas.join(", ")),
     ]
+}
+
+/// `printNode`: NAME, STATUS (the Ready condition, `Unknown` without one, `SchedulingDisabled`
+/// appended when unschedulable), ROLES, AGE, VERSION, INTERNAL-IP, EXTERNAL-IP, OS-IMAGE,
+/// KERNEL-VERSION, CONTAINER-RUNTIME.
+pub(super) fn node(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    // kube keys the conditions by type, so the last Ready condition wins.
+    let ready = items(o, "/status/conditions")
+        .filter(|c| str_at(c, "/type") == "Ready")
+        .last();
+    let mut status = vec![match ready {
+        Some(c) if str_at(c, "/status") == "True" => "Ready",
+        Some(_) => "NotReady",
+        None => "Unknown",
+    }];
+    if at(o, "/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
+        status.push("SchedulingDisabled");
+    }
+    let roles = node_roles(o);
+    let address = |kind: &str| {
+        items(o, "/status/addresses")
+            .find(|a| str_at(a, "/type") == kind)
+            .map_or("<none>", |a| str_at(a, "/address"))
+            .to_string()
+    };
+    let info = |field: &str| match str_at(o, &format!("/status/nodeInfo/{field}")) {
+        "" => "<unknown>".to_string(),
+        v => v.to_string(),
+    };
+    vec![
+        name(o),
+        json!(status.join(",")),
+        json!(if roles.is_empty() {
+            "<none>".to_string()
+        } else {
+            roles.join(",")
+        }),
+        age(o, now),
+        json!(str_at(o, "/status/nodeInfo/kubeletVersion")),
+        json!(address("InternalIP")),
+        json!(address("ExternalIP")),
+        json!(info("osImage")),
+        json!(info("kernelVersion")),
+        json!(info("containerRuntimeVersion")),
+    ]
+}
+
+/// `findNodeRoles`: `node-role.kubernetes.io/<role>` label keys and `kubernetes.io/role`
+/// label values, deduplicated and sorted.
+fn node_roles(o: &Value) -> Vec<String> {
+    let mut roles: Vec<String> = o["metadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| match k.strip_prefix("node-role.kubernetes.io/") {
+            Some(role) if !role.is_empty() => Some(role.to_string()),
+            Some(_) => None,
+            None if k == "kubernetes.io/role" => {
+                v.as_str().filter(|r| !r.is_empty()).map(str::to_string)
+            }
+            None => None,
+        })
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    roles
 }
 
 /// `printPriorityClass`: NAME, VALUE, GLOBAL-DEFAULT, AGE, PREEMPTIONPOLICY.
