@@ -16,6 +16,7 @@ use moka::future::Cache;
 use serde_json::{json, Map, Value};
 
 use crate::auth::User;
+use crate::error::ProxyError;
 use crate::identity::username_label;
 use crate::impersonation::IdentityConfig;
 use crate::upstream::Upstream;
@@ -68,6 +69,16 @@ pub enum ProvisionError {
         /// What is wrong.
         message: String,
     },
+    /// The API server could not be reached.
+    #[error(
+        "provisioning namespace {namespace}: the Kubernetes API server is unreachable: {message}"
+    )]
+    Unreachable {
+        /// The user namespace.
+        namespace: String,
+        /// The transport error.
+        message: String,
+    },
     /// The API server refused or failed a provisioning step.
     #[error("provisioning namespace {namespace}: {message}")]
     Step {
@@ -76,6 +87,15 @@ pub enum ProvisionError {
         /// What failed.
         message: String,
     },
+}
+
+impl From<ProvisionError> for ProxyError {
+    fn from(e: ProvisionError) -> Self {
+        match e {
+            ProvisionError::Unreachable { message, .. } => ProxyError::BadGateway(message),
+            other => ProxyError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 /// Static provisioning settings.
@@ -237,7 +257,10 @@ impl Provisioner {
         let body = namespace_object(&self.cfg, user);
         let (status, answer) = send(upstream, Method::POST, "/api/v1/namespaces", None, &body)
             .await
-            .map_err(fail)?;
+            .map_err(|message| ProvisionError::Unreachable {
+                namespace: ns.clone(),
+                message,
+            })?;
         match status {
             StatusCode::CREATED => tracing::info!(namespace = %ns, "created user namespace"),
             StatusCode::CONFLICT => {}

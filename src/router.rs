@@ -196,7 +196,7 @@ async fn handle_inner(
             .provisioner
             .ensure(&state.upstream, &user)
             .await
-            .map_err(|e| ProxyError::Unavailable(e.to_string()))?;
+            .map_err(ProxyError::from)?;
     }
     let declared = req
         .headers()

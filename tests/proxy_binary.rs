@@ -60,7 +60,7 @@ fn runs_from_environment_and_stops_on_sigterm() {
         200
     );
     assert_eq!(
-        get("/api/v1/namespaces/default/configmaps", Some(&token)),
+        get("/api/v1/namespaces/kube-system/configmaps", Some(&token)),
         403
     );
     let killed = Command::new("kill")

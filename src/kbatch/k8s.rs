@@ -306,7 +306,7 @@ pub async fn ensure_namespace(state: &AppState, user: &User) -> Result<(), Proxy
         .provisioner
         .ensure(&state.upstream, user)
         .await
-        .map_err(|e| ProxyError::Unavailable(e.to_string()))
+        .map_err(ProxyError::from)
 }
 
 fn random_seed() -> u64 {

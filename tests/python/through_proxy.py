@@ -26,10 +26,14 @@ check(core.read_namespaced_config_map("py1", NS).data["a"] == "c", "strategic pa
 names = [c.metadata.name for c in core.list_namespaced_config_map(NS).items]
 check("py1" in names, f"list: {names}")
 
+# Namespace "default" is the user's namespace (rewritten by the proxy).
+names = [c.metadata.name for c in core.list_namespaced_config_map("default").items]
+check("py1" in names, f"default is rewritten to the user's namespace: {names}")
+
 # Refusals come back as ApiException with the proxy's Status.
 try:
-    core.list_namespaced_pod("default")
-    check(False, "listing pods in default must be refused")
+    core.list_namespaced_pod("kube-system")
+    check(False, "listing pods in kube-system must be refused")
 except ApiException as e:
     check(e.status == 403, f"status {e.status}")
     check('"reason":"Forbidden"' in e.body, e.body)

@@ -73,7 +73,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- range $name, $text := .Values.policies.files }}
 {{- $_ := set $files $name $text }}
 {{- end }}
-{{- toYaml $files }}
+{{- /* JSON, not YAML: toYaml trims the last file's final newline. */}}
+{{- toJson $files }}
 {{- end }}
 
 {{/* The chart's config files: {file name: YAML text}. */}}
