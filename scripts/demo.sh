@@ -75,10 +75,11 @@ if safe != u:
 print(f"kbatch-{safe}")
 PY
 )
-KUBECONFIG="$DIR/admin.kubeconfig" kubectl create namespace "$NAMESPACE" >/dev/null
+# No namespace is created here: the proxy provisions it on the demo user's first request.
 RUST_LOG=${RUST_LOG:-info} "$ROOT/target/debug/kbatch-proxy" --listen "127.0.0.1:$KBATCH_PORT" \
   --kubeconfig "$DIR/admin.kubeconfig" --jupyterhub-api-url "http://127.0.0.1:$HUB_PORT/hub/api" \
-  --tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" >"$DIR/proxy.log" 2>&1 &
+  --tls-cert "$DIR/tls.crt" --tls-key "$DIR/tls.key" --policies-dir "$ROOT/policies" \
+  >"$DIR/proxy.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 40); do
   curl -sf --cacert "$DIR/proxy-ca.crt" "https://127.0.0.1:$KBATCH_PORT/healthz" >/dev/null 2>&1 && break
@@ -121,7 +122,9 @@ In a second terminal:
   export KUBECONFIG=$DIR/demo.kubeconfig
   kubectl get pods
   kubectl create job hello --image=busybox -- echo hello && kubectl logs -f job/hello
-  kubectl get pods -n default      # refused: outside the demo user's namespace
+  kubectl get pods -n kube-system  # refused: outside the demo user's namespace
+  kubectl get ns                   # only the demo user's namespace
+  kubectl run bad --image=busybox --privileged   # refused by policies/pod-security-baseline.yaml
 
 Press Ctrl-C to stop.
 MSG

@@ -182,3 +182,61 @@ fn impersonation_makes_the_api_server_see_the_hub_user() {
     let out = ka.ok(&["get", "configmaps", "--as", &format!("jupyterhub:{bob}")]);
     assert!(out.contains("mine"), "{out}");
 }
+
+#[test]
+fn impersonated_users_get_their_rights_from_the_provisioned_role_binding() {
+    let (c, handle) = Cluster::start_standin(StandInConfig::default(), &[]);
+    let hub = Hub::shared();
+    let proxy = Proxy::start(&c, &hub.api_url(), &["--upstream-identity", "impersonate"]);
+    let name = hub.new_user("rb-user", &[KBATCH_USERS_GROUP]);
+    let ns = namespace_for(&name);
+    let k = proxy.kubectl(&c, "1.33", &hub.token_for(&name, None), &ns);
+    // No static rule: only the RoleBinding the proxy made lets the user work.
+    k.ok(&["create", "configmap", "via-rbac", "--from-literal=a=b"]);
+    k.ok(&[
+        "run",
+        "p",
+        "--image=busybox",
+        "--restart=Never",
+        "--",
+        "true",
+    ]);
+    let admin = c.kubectl("1.33", None);
+    let rb = json(&admin.ok(&["get", "rolebinding", "kbatch-user", "-n", &ns, "-o", "json"]));
+    assert_eq!(rb["roleRef"]["kind"], "ClusterRole");
+    assert_eq!(rb["roleRef"]["name"], "edit");
+    assert_eq!(rb["subjects"][0]["kind"], "User");
+    assert_eq!(
+        rb["subjects"][0]["name"].as_str(),
+        Some(format!("jupyterhub:{name}").as_str())
+    );
+    // The API server saw the impersonated user for the user's requests.
+    assert!(handle
+        .state
+        .audit()
+        .iter()
+        .any(|e| e.user.name == format!("jupyterhub:{name}") && e.uri.contains("/configmaps")));
+    // `get ns` works although RBAC cannot grant a list of one namespace (sent as the proxy).
+    let listed = k.ok(&["get", "namespaces", "-o", "name"]);
+    assert_eq!(listed.trim(), format!("namespace/{ns}"));
+    // whoami tells the identity the API server sees.
+    let whoami = k.ok(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    assert_eq!(whoami, format!("jupyterhub:{name}"));
+    // Writing RBAC objects stays refused (read-only for users; `edit` cannot either).
+    let err = k.fails(&[
+        "create",
+        "rolebinding",
+        "x",
+        "--clusterrole=admin",
+        "--user=me",
+    ]);
+    assert!(
+        err.contains("Forbidden") || err.contains("forbidden"),
+        "{err}"
+    );
+}
