@@ -3,27 +3,10 @@
 
 mod support;
 
-use kbatch_proxy::identity::namespace_for;
 use kube_standin::kubeconfig::{kubeconfig, Credential};
 use support::cluster::{Cluster, Kubectl};
-use support::hub::{Hub, KBATCH_USERS_GROUP};
+use support::hub::Hub;
 use support::proxy::Proxy;
-
-struct User {
-    name: String,
-    token: String,
-    namespace: String,
-}
-
-fn user(base: &str) -> User {
-    let hub = Hub::shared();
-    let name = hub.new_user(base, &[KBATCH_USERS_GROUP]);
-    User {
-        token: hub.token_for(&name, None),
-        namespace: namespace_for(&name),
-        name,
-    }
-}
 
 /// kubectl through the proxy with a kubeconfig that names no namespace.
 fn kubectl_without_namespace(c: &Cluster, proxy: &Proxy, minor: &str, token: &str) -> Kubectl {
@@ -47,8 +30,8 @@ fn kubectl_sees_only_the_users_namespace() {
     let c = Cluster::start();
     let hub = Hub::shared();
     let proxy = Proxy::start(&c, &hub.api_url(), &[]);
-    let alice = user("conf-alice");
-    let bob = user("conf-bob");
+    let alice = Hub::shared().kbatch_user("conf-alice");
+    let bob = Hub::shared().kbatch_user("conf-bob");
     // Bob exists upstream with a pod of his own; alice must never see it.
     proxy.kubectl(&c, "1.33", &bob.token, &bob.namespace).ok(&[
         "run",
@@ -156,7 +139,7 @@ fn a_kubeconfig_without_a_namespace_works() {
     let c = Cluster::start();
     let hub = Hub::shared();
     let proxy = Proxy::start(&c, &hub.api_url(), &[]);
-    let u = user("conf-nons");
+    let u = Hub::shared().kbatch_user("conf-nons");
     for minor in ["1.27", "1.33"] {
         let k = kubectl_without_namespace(&c, &proxy, minor, &u.token);
         let cm = format!("cm-{}", minor.replace('.', "-"));

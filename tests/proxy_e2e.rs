@@ -10,38 +10,15 @@ use std::time::{Duration, Instant};
 use kbatch_proxy::identity::namespace_for;
 use kube_standin::server::StandInConfig;
 use support::cluster::Cluster;
-use support::hub::{Hub, KBATCH_USERS_GROUP};
+use support::hub::Hub;
 use support::proxy::Proxy;
-
-/// A hub user with access to the kbatch service, its token and its namespace (created upstream,
-/// since namespace provisioning arrives with confinement).
-struct User {
-    name: String,
-    token: String,
-    namespace: String,
-}
-
-fn user(cluster: &Cluster, base: &str) -> User {
-    let hub = Hub::shared();
-    let name = hub.new_user(base, &[KBATCH_USERS_GROUP]);
-    let token = hub.token_for(&name, None);
-    let namespace = namespace_for(&name);
-    cluster
-        .kubectl("1.33", None)
-        .ok(&["create", "namespace", &namespace]);
-    User {
-        name,
-        token,
-        namespace,
-    }
-}
 
 #[test]
 fn kubectl_works_in_the_users_namespace() {
     let c = Cluster::start();
     let hub = Hub::shared();
     let proxy = Proxy::start(&c, &hub.api_url(), &[]);
-    let u = user(&c, "alice");
+    let u = Hub::shared().kbatch_user("alice");
     for v in ["1.27", "1.32", "1.33"] {
         let k = proxy.kubectl(&c, v, &u.token, &u.namespace);
         let version = k.ok(&["version", "-o", "json"]);
@@ -118,7 +95,7 @@ fn requests_outside_the_namespace_are_refused_as_kubectl_prints_them() {
     let c = Cluster::start();
     let hub = Hub::shared();
     let proxy = Proxy::start(&c, &hub.api_url(), &[]);
-    let u = user(&c, "bob");
+    let u = Hub::shared().kbatch_user("bob");
     let k = proxy.kubectl(&c, "1.32", &u.token, &u.namespace);
     let err = k.fails(&["get", "pods", "-n", "kube-system"]);
     assert!(
@@ -154,7 +131,7 @@ fn watch_logs_and_exec_stream_through_the_proxy() {
     let c = Cluster::start();
     let hub = Hub::shared();
     let proxy = Proxy::start(&c, &hub.api_url(), &[]);
-    let u = user(&c, "carol");
+    let u = Hub::shared().kbatch_user("carol");
     let k = proxy.kubectl(&c, "1.32", &u.token, &u.namespace);
     // get -w sees a change made by another client.
     k.ok(&["create", "configmap", "w1", "--from-literal=a=b"]);
@@ -252,7 +229,7 @@ fn served_under_the_prefix_too() {
     let hub = Hub::shared();
     let proxy = Proxy::start(&c, &hub.api_url(), &["--prefix", "/services/kbatch"]);
     assert!(proxy.url.ends_with("/services/kbatch"));
-    let u = user(&c, "dana");
+    let u = Hub::shared().kbatch_user("dana");
     let k = proxy.kubectl(&c, "1.32", &u.token, &u.namespace);
     k.ok(&["create", "configmap", "p1", "--from-literal=a=b"]);
     assert_eq!(
@@ -266,7 +243,7 @@ fn forwarded_requests_carry_none_of_the_stripped_headers() {
     let (c, handle) = Cluster::start_standin(StandInConfig::default(), &[]);
     let hub = Hub::shared();
     let proxy = Proxy::start(&c, &hub.api_url(), &[]);
-    let u = user(&c, "frank");
+    let u = Hub::shared().kbatch_user("frank");
     let agent = support::envtest::tls_agent(&proxy.ca_pem).expect("agent");
     let path = format!("/api/v1/namespaces/{}/configmaps", u.namespace);
     let resp = agent

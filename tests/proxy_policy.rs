@@ -11,35 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kbatch_proxy::identity::namespace_for;
 use serde_json::Value;
 use support::cluster::{Cluster, Kubectl};
-use support::hub::{Hub, KBATCH_USERS_GROUP};
+use support::hub::Hub;
 use support::proxy::Proxy;
 
 const USERNAME_KEY: &str = "kbatch.jupyter.org/username";
-
-/// A hub user with access to the kbatch service, its token and its namespace (created upstream).
-struct User {
-    name: String,
-    token: String,
-    namespace: String,
-}
-
-fn user(cluster: &Cluster, base: &str) -> User {
-    let hub = Hub::shared();
-    let name = hub.new_user(base, &[KBATCH_USERS_GROUP]);
-    let token = hub.token_for(&name, None);
-    let namespace = namespace_for(&name);
-    cluster
-        .kubectl("1.33", None)
-        .ok(&["create", "namespace", &namespace]);
-    User {
-        name,
-        token,
-        namespace,
-    }
-}
 
 /// The shipped policies.
 fn shipped() -> PathBuf {
@@ -109,7 +86,7 @@ fn assert_policy_message(err: &str, policy: &str, message: &str) {
 fn privileged_pods_and_host_path_volumes_are_refused_with_the_policy_message() {
     let c = Cluster::start();
     let proxy = start(&c, &shipped(), &[]);
-    let u = user(&c, "priv");
+    let u = Hub::shared().kbatch_user("priv");
     for v in ["1.27", "1.33"] {
         let k = proxy.kubectl(&c, v, &u.token, &u.namespace);
         let tag = v.replace('.', "-");
@@ -175,7 +152,7 @@ fn cronjob_manifest(name: &str) -> String {
 fn patches_that_make_a_pod_template_privileged_are_refused_for_every_patch_type() {
     let c = Cluster::start();
     let proxy = start(&c, &shipped(), &[]);
-    let u = user(&c, "patcher");
+    let u = Hub::shared().kbatch_user("patcher");
     let ns = u.namespace.as_str();
     for v in ["1.27", "1.33"] {
         let k = proxy.kubectl(&c, v, &u.token, ns);
@@ -311,7 +288,7 @@ fn patches_that_make_a_pod_template_privileged_are_refused_for_every_patch_type(
 fn server_side_apply_that_creates_is_judged_and_mutated_as_a_create() {
     let c = Cluster::start();
     let proxy = start(&c, &shipped(), &[]);
-    let u = user(&c, "ssa");
+    let u = Hub::shared().kbatch_user("ssa");
     let ns = u.namespace.as_str();
     let k = proxy.kubectl(&c, "1.33", &u.token, ns);
     let file = write(
@@ -346,7 +323,7 @@ fn server_side_apply_that_creates_is_judged_and_mutated_as_a_create() {
 fn jobs_created_by_kubectl_get_the_username_label_annotation_and_ttl() {
     let c = Cluster::start();
     let proxy = start(&c, &shipped(), &[]);
-    let u = user(&c, "labels");
+    let u = Hub::shared().kbatch_user("labels");
     let ns = u.namespace.as_str();
     // kubectl 1.32 sends `create job` as protobuf (reference capture 93-experiment-no-protobuf).
     for v in ["1.27", "1.32", "1.33"] {
@@ -417,7 +394,7 @@ fn jobs_created_by_the_python_client_get_the_label_and_ttl() {
     let c = Cluster::start();
     let proxy = start(&c, &shipped(), &[]);
     // An e-mail-like name: the label value must still be valid (kbatch's escaping is not).
-    let u = user(&c, "py.user@example.org");
+    let u = Hub::shared().kbatch_user("py.user@example.org");
     let kubeconfig = proxy.user_kubeconfig(&c, &u.token, &u.namespace);
     let root = support::tools::repo_root();
     let out = Command::new(support::tools::venv_python())
@@ -444,7 +421,7 @@ fn warn_mode_policies_pass_the_request_and_kubectl_prints_the_warning() {
     let c = Cluster::start();
     let dir = policy_dir(&c, &[("warn.yaml", WARN_POLICY)]);
     let proxy = start(&c, &dir, &[]);
-    let u = user(&c, "warned");
+    let u = Hub::shared().kbatch_user("warned");
     let ns = u.namespace.as_str();
     for v in ["1.27", "1.33"] {
         let k = proxy.kubectl(&c, v, &u.token, ns);
@@ -481,7 +458,7 @@ fn exec_is_refused_by_a_policy_denying_it() {
     let c = Cluster::start();
     let dir = policy_dir(&c, &[("no-exec.yaml", NO_EXEC_POLICY)]);
     let proxy = start(&c, &dir, &[]);
-    let u = user(&c, "noexec");
+    let u = Hub::shared().kbatch_user("noexec");
     let ns = u.namespace.as_str();
     let k = proxy.kubectl(&c, "1.33", &u.token, ns);
     k.ok(&[
@@ -582,7 +559,7 @@ fn policies_reload_while_a_watch_stays_open_and_an_invalid_set_keeps_the_old_one
     let c = Cluster::start();
     let dir = policy_dir(&c, &[]);
     let proxy = start(&c, &dir, &["--policy-reload-interval", "1"]);
-    let u = user(&c, "reload");
+    let u = Hub::shared().kbatch_user("reload");
     let ns = u.namespace.as_str();
     let k = proxy.kubectl(&c, "1.33", &u.token, ns);
     let mut watch = k
@@ -685,7 +662,7 @@ sys.stdout.write(str(r.status) + "\n" + r.read().decode())
 fn yaml_bodies_are_judged_and_forwarded_as_json_and_undecodable_ones_get_415() {
     let c = Cluster::start();
     let proxy = start(&c, &shipped(), &["--max-request-body", "8192"]);
-    let u = user(&c, "raw");
+    let u = Hub::shared().kbatch_user("raw");
     let ns = u.namespace.as_str();
     let cms = format!("/api/v1/namespaces/{ns}/configmaps");
     let (status, body) = raw(

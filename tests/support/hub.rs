@@ -24,6 +24,17 @@ pub const KBATCH_SERVICE: &str = "kbatch";
 pub const KBATCH_ACCESS_SCOPE: &str = "access:services!service=kbatch";
 /// Members of this group are granted [`KBATCH_ACCESS_SCOPE`] by a hub role.
 pub const KBATCH_USERS_GROUP: &str = "kbatch-users";
+
+/// A hub user with access to the kbatch service: name, API token and namespace (which the
+/// proxy provisions on the user's first request).
+pub struct HubUser {
+    /// Hub user name (unique per run).
+    pub name: String,
+    /// A token with all of the user's scopes.
+    pub token: String,
+    /// `kbatch_proxy::identity::namespace_for(name)`.
+    pub namespace: String,
+}
 /// A user name that needs escaping in URLs, labels and namespace names.
 pub const ESCAPED_USER: &str = "test.user@example.org";
 
@@ -256,6 +267,16 @@ impl Hub {
         let name = Self::unique_name(base);
         self.create_user(&name, groups);
         name
+    }
+
+    /// A new user in the kbatch users group, with a token.
+    pub fn kbatch_user(&self, base: &str) -> HubUser {
+        let name = self.new_user(base, &[KBATCH_USERS_GROUP]);
+        HubUser {
+            token: self.token_for(&name, None),
+            namespace: kbatch_proxy::identity::namespace_for(&name),
+            name,
+        }
     }
 
     /// Creates an API token for `user` through the hub REST API. `None` gives the hub's
