@@ -162,6 +162,9 @@ fn env(base: &str) -> Env {
             template.to_str().expect("utf8"),
             "--job-extra-env",
             r#"{"DASK_IMAGE":"{JUPYTER_IMAGE_SPEC}"}"#,
+            // The shipped policies, as a real deployment runs them.
+            "--policies-dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/policies"),
         ],
     );
     let user = hub.new_user(base, &[KBATCH_USERS_GROUP]);
@@ -643,6 +646,15 @@ fn rest_api_errors_cleanup_and_streaming() {
     assert_eq!(s, 422, "{b}");
     let (s, _, b) = curl(&e, "PUT", "/jobs/x", t, Some("{}"));
     assert_eq!(s, 405, "{b}");
+    // Submissions pass through the same policies as kubectl: a privileged job is refused.
+    let privileged = r#"{"job": {"metadata": {"name": "root"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i", "security_context": {"privileged": true}}]}}}}}"#;
+    let (s, _, b) = curl(&e, "POST", "/jobs/", t, Some(privileged));
+    assert_eq!(s, 403, "{b}");
+    assert!(
+        b.starts_with(r#"{"detail":"policy pod-security-baseline"#),
+        "{b}"
+    );
+    assert!(!exists(&e.admin, "job", "root"));
     // Kubernetes' own refusals are relayed with their status
     let bad_name = r#"{"job": {"metadata": {"name": "Bad_Name"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i"}]}}}}}"#;
     let (s, _, b) = curl(&e, "POST", "/jobs/", t, Some(bad_name));
