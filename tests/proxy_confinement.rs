@@ -116,6 +116,11 @@ fn kubectl_sees_only_the_users_namespace() {
         no(&["auth", "can-i", "list", "nodes"]);
         no(&["auth", "can-i", "create", "namespaces"]);
         no(&["auth", "can-i", "create", "rolebindings"]);
+        let list = k.ok(&["auth", "can-i", "--list"]);
+        assert!(
+            list.contains("pods ") && list.contains("jobs.batch") && !list.contains("nodes"),
+            "{list}"
+        );
     }
     // Write access went only to alice's namespace.
     let upstream = admin.ok(&["get", "pods", "-A", "-o", "name"]);
