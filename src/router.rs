@@ -156,6 +156,7 @@ async fn handle_inner(
         namespace: &user.namespace,
     };
     let decision = decide(&state.scope, &kind, &query, &subject);
+    let rewritten = matches!(decision, Decision::Rewrite { .. });
     let (mut path, body_ns) = match decision {
         Decision::Allow => (path, BodyNamespace::Keep),
         Decision::Deny(message) => return Err(ProxyError::Forbidden(message)),
@@ -184,10 +185,14 @@ async fn handle_inner(
         .identity
         .headers_for(&user)
         .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
-    // The namespace list/watch is already reduced to the user's own namespace by a field
+    // The namespace list/watch was just reduced to the user's own namespace by a field
     // selector, and RBAC cannot grant "list one namespace": it goes with the proxy's credential.
     if let PathKind::Resource(r) = &kind {
-        if r.group.is_empty() && r.resource == "namespaces" && matches!(r.verb, "list" | "watch") {
+        let namespace_list = r.group.is_empty()
+            && r.resource == "namespaces"
+            && r.name.is_none()
+            && matches!(r.verb, "list" | "watch");
+        if rewritten && namespace_list {
             identity.clear();
         }
     }
