@@ -115,12 +115,9 @@ async fn handle_inner(
     check_canonical(&path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     if let Some(route) = crate::kbatch::route(&path) {
         let user = if route.is_public(&state.kbatch) {
-            None
+            Ok(None)
         } else {
-            match authenticate(state, &req).await {
-                Ok(u) => Some(u),
-                Err(e) => return Ok(crate::kbatch::error_response(e)),
-            }
+            authenticate(state, &req).await.map(Some)
         };
         return Ok(crate::kbatch::handle(state, req, route, user).await);
     }

@@ -178,17 +178,45 @@ pub fn error_response(e: ProxyError) -> Response<ProxyBody> {
     }
 }
 
-/// Handle a kbatch request; `user` is `None` only on public routes.
+/// Handle a kbatch request; `user` is the authentication outcome (`Ok(None)` on public
+/// routes).
 pub async fn handle(
     state: &AppState,
     req: Request<Incoming>,
     route: Route,
-    user: Option<Arc<User>>,
+    user: Result<Option<Arc<User>>, ProxyError>,
 ) -> Response<ProxyBody> {
-    match handle_inner(state, req, route, user).await {
+    // The body is read before anything is answered (authentication errors included): an
+    // error sent while the client is still sending makes some clients (curl over HTTP/2) lose
+    // the answer to a stream reset.
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body, state.max_request_body).await {
+        Ok(b) => b,
+        Err(e) => return error_response(e),
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return error_response(e),
+    };
+    match handle_inner(state, Request::from_parts(parts, body), route, user).await {
         Ok(r) => r,
         Err(e) => error_response(e),
     }
+}
+
+/// The whole request body, at most `limit` bytes (413 beyond).
+async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ProxyError> {
+    http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                ProxyError::PayloadTooLarge(limit)
+            } else {
+                ProxyError::BadRequest(format!("reading the request body: {e}"))
+            }
+        })
 }
 
 fn method_not_allowed() -> ProxyError {
@@ -209,21 +237,6 @@ fn kind_of(k: SubmitKind) -> (k8s::Gvr, Kind) {
     }
 }
 
-async fn read_json(req: Request<Incoming>, limit: usize) -> Result<Value, ProxyError> {
-    let body = http_body_util::Limited::new(req.into_body(), limit)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                ProxyError::PayloadTooLarge(limit)
-            } else {
-                ProxyError::BadRequest(format!("reading the request body: {e}"))
-            }
-        })?
-        .to_bytes();
-    parse_json_body(&body)
-}
-
 fn parse_json_body(body: &Bytes) -> Result<Value, ProxyError> {
     serde_json::from_slice(body)
         .map_err(|e| ProxyError::Unprocessable(format!("the body is not valid JSON: {e}")))
@@ -231,7 +244,7 @@ fn parse_json_body(body: &Bytes) -> Result<Value, ProxyError> {
 
 async fn handle_inner(
     state: &AppState,
-    req: Request<Incoming>,
+    req: Request<Bytes>,
     route: Route,
     user: Option<Arc<User>>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
@@ -276,7 +289,7 @@ async fn handle_inner(
                     .ok()
                     .flatten()
                     .map(|t| t.secret().to_string());
-                let body = read_json(req, state.max_request_body).await?;
+                let body = parse_json_body(req.body())?;
                 let created = k8s::submit(state, settings, &u, token.as_deref(), k, &body).await?;
                 Ok(json_response(
                     StatusCode::OK,
