@@ -100,7 +100,13 @@ fn spdy_upgrade_is_relayed_byte_for_byte_with_half_close() {
     let user = hub.new_user("gina", &[KBATCH_USERS_GROUP]);
     let token = hub.token_for(&user, None);
     let ns = namespace_for(&user);
-    let proxy = Proxy::start_with_kubeconfig(&c, &kubeconfig, &hub.api_url(), &[]);
+    // The fake server only speaks the upgrade: no namespace provisioning against it.
+    let proxy = Proxy::start_with_kubeconfig(
+        &c,
+        &kubeconfig,
+        &hub.api_url(),
+        &["--create-user-namespace", "false"],
+    );
     let port = proxy
         .url
         .rsplit(':')
