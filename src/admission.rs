@@ -26,7 +26,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 
 use crate::auth::User;
-use crate::body::{full, ProxyBody};
+use crate::body::{collect_request, full, ProxyBody};
 use crate::decode::{decode, media_type};
 use crate::error::ProxyError;
 use crate::policy::{Evaluation, PolicySet, Subject, Target};
@@ -590,23 +590,6 @@ pub fn with_precondition(patch_type: PatchType, patch: Value, rv: &str) -> Value
             set_resource_version(&mut p, rv);
             p
         }
-    }
-}
-
-/// Collect a request body of at most `limit` bytes (413 beyond).
-async fn collect_request<B>(body: B, limit: usize) -> Result<Bytes, ProxyError>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(ProxyError::PayloadTooLarge(limit))
-        }
-        Err(e) => Err(ProxyError::BadRequest(format!(
-            "reading the request body: {e}"
-        ))),
     }
 }
 

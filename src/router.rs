@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tracing::Instrument;
@@ -224,13 +223,7 @@ async fn answer_review(
         return Err(ProxyError::NotFound("not a review".into()));
     };
     let (parts, body) = req.into_parts();
-    let bytes = match http_body_util::Limited::new(body, state.max_request_body)
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(_) => return Err(ProxyError::PayloadTooLarge(state.max_request_body)),
-    };
+    let bytes = crate::body::collect_request(body, state.max_request_body).await?;
     let ct = parts
         .headers
         .get(CONTENT_TYPE)

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, LOCATION};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 
@@ -190,7 +189,7 @@ pub async fn handle(
     // error sent while the client is still sending makes some clients (curl over HTTP/2) lose
     // the answer to a stream reset.
     let (parts, body) = req.into_parts();
-    let body = match read_body(body, state.max_request_body).await {
+    let body = match crate::body::collect_request(body, state.max_request_body).await {
         Ok(b) => b,
         Err(e) => return error_response(e),
     };
@@ -202,21 +201,6 @@ pub async fn handle(
         Ok(r) => r,
         Err(e) => error_response(e),
     }
-}
-
-/// The whole request body, at most `limit` bytes (413 beyond).
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ProxyError> {
-    http_body_util::Limited::new(body, limit)
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                ProxyError::PayloadTooLarge(limit)
-            } else {
-                ProxyError::BadRequest(format!("reading the request body: {e}"))
-            }
-        })
 }
 
 fn method_not_allowed() -> ProxyError {
