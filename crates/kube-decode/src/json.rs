@@ -1,0 +1,1 @@
+//! JSON read with every object member kept (pure). Implemented in the next commit.
