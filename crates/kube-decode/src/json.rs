@@ -14,6 +14,9 @@ use serde_json::{Map, Number, Value};
 
 use crate::fold::fold;
 
+/// One object member: key and value.
+pub type Member = (String, Node);
+
 /// A JSON value whose objects keep every member, duplicates included, in document order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -306,7 +309,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 /// Calls `f(path, members)` for every object in `node`, depth first.
-fn walk(node: &Node, path: &mut String, f: &mut dyn FnMut(&str, &[(String, Node)])) {
+fn walk(node: &Node, path: &mut String, f: &mut dyn FnMut(&str, &[Member])) {
     match node {
         Node::Object(members) => {
             f(path, members);
@@ -353,7 +356,8 @@ mod tests {
 
     #[test]
     fn type_meta_is_read_like_go() {
-        let cases: Vec<(&str, Option<&str>, Option<&str>, Vec<&str>)> = vec![
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
             (
                 r#"{"apiVersion":"v1","kind":"Pod"}"#,
                 Some("v1"),
