@@ -27,7 +27,7 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::User;
 use crate::body::{collect_request, full, ProxyBody};
-use crate::decode::{decode, media_type};
+use crate::decode::{check_type_meta, decode, media_type};
 use crate::error::ProxyError;
 use crate::policy::{Evaluation, PolicySet, Subject, Target};
 use crate::request_info::{PathKind, ResourceInfo};
@@ -85,6 +85,10 @@ pub fn plan(method: &Method, info: &ResourceInfo) -> Option<(Plan, &'static str)
     if connect {
         return Some((Plan::Connect, "create"));
     }
+    // A proxy subresource relays an arbitrary HTTP body to a pod or service: not an object.
+    if info.legacy_proxy || info.subresource.as_deref() == Some("proxy") {
+        return None;
+    }
     match info.verb {
         "create" | "update" => Some((Plan::Body, info.verb)),
         "patch" => Some((Plan::Patch, "patch")),
@@ -129,16 +133,11 @@ pub async fn admit(
     };
     let set = state.policies.current();
     let who = subject(user);
-    // A create/update whose path namespace was rewritten needs its body's namespace checked
-    // too, policies or not.
-    let reconcile = plan == Plan::Body && *body_ns != BodyNamespace::Keep;
-    let matched = set.matches(&target(info, verb), &who)
-        || (plan == Plan::Patch && set.matches(&target(info, "create"), &who));
-    if !matched && !reconcile {
-        return forward(state, req, path, identity).await;
-    }
     match plan {
         Plan::Connect => {
+            if !set.matches(&target(info, verb), &who) {
+                return forward(state, req, path, identity).await;
+            }
             let object =
                 connect_options(info.subresource.as_deref().unwrap_or(""), req.uri().query());
             let ev = set.evaluate(&target(info, verb), &who, object);
@@ -148,6 +147,9 @@ pub async fn admit(
             Ok(resp)
         }
         Plan::Body => {
+            // Every create/update body is read as the API server will read it, checked
+            // against the endpoint, and forwarded as the proxy's own JSON of what was judged,
+            // whether or not a policy matches: what the API server stores is what was judged.
             let (parts, body) = req.into_parts();
             let bytes = collect_request(body, state.max_request_body).await?;
             let ct = parts
@@ -155,6 +157,7 @@ pub async fn admit(
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
             let mut object = decode(ct, &bytes)?;
+            check_type_meta(&object, &target(info, verb))?;
             if let BodyNamespace::Reconcile {
                 target: ns,
                 rewritten_from,
@@ -163,7 +166,7 @@ pub async fn admit(
                 reconcile_body_namespace(&mut object, ns, rewritten_from.as_deref())
                     .map_err(ProxyError::Forbidden)?;
             }
-            let ev = if matched {
+            let ev = if set.matches(&target(info, verb), &who) {
                 set.evaluate(&target(info, verb), &who, object)
             } else {
                 Evaluation {
@@ -183,7 +186,15 @@ pub async fn admit(
             add_warnings(resp.headers_mut(), &ev.warnings);
             Ok(resp)
         }
-        Plan::Patch => patch(state, user, info, &set, req, path, identity).await,
+        Plan::Patch => {
+            // A patch may create (server-side apply of a new object), so create policies count.
+            let matched = set.matches(&target(info, verb), &who)
+                || set.matches(&target(info, "create"), &who);
+            if !matched {
+                return forward(state, req, path, identity).await;
+            }
+            patch(state, user, info, &set, req, path, identity).await
+        }
     }
 }
 
@@ -215,8 +226,15 @@ async fn patch(
             )),
         });
     };
-    let bytes = collect_request(body, state.max_request_body).await?;
-    let patch = decode(Some(&media), &bytes)?;
+    let raw = collect_request(body, state.max_request_body).await?;
+    let patch = decode(Some(&media), &raw)?;
+    keeps_precondition(patch_type, &patch)?;
+    if patch_type == PatchType::Apply {
+        check_type_meta(&patch, &target(info, "patch"))?;
+    }
+    // The dry run and the commit both get the proxy's own JSON of the patch it read (JSON is
+    // YAML, so an apply patch stays an apply patch), never the client's bytes.
+    let bytes = to_json(&patch)?;
     // A conflict caused by the proxy's own precondition (the object changed between the dry
     // run and the commit, e.g. a controller updated its status) is retried, as kube-apiserver
     // retries patches internally; a precondition the client set is the client's to handle.
@@ -240,6 +258,80 @@ async fn patch(
 
 /// How often a patch is tried when the object keeps changing under it (kube-apiserver: 5).
 const PATCH_ATTEMPTS: u32 = 5;
+
+/// Refuse a patch that could undo the `resourceVersion` precondition the proxy adds to its
+/// commit (so a change between the dry run and the commit could land unjudged):
+///
+/// - a JSON patch operation other than `test` whose `path` is the document, `/metadata` or
+///   `/metadata/resourceVersion` (or below it), or a `move` whose `from` is one of those;
+/// - a merge or strategic-merge patch (or apply configuration) whose `metadata` is not an
+///   object, or that deletes `metadata` with a `$patch: delete` directive, or a top-level
+///   `$patch: delete`.
+pub fn keeps_precondition(patch_type: PatchType, patch: &Value) -> Result<(), ProxyError> {
+    let refuse = |what: String| {
+        Err(ProxyError::BadRequest(format!(
+            "{what}: kbatch-proxy commits a judged patch with a resourceVersion precondition \
+             and refuses patches that remove or replace it (use a `test` operation on \
+             /metadata/resourceVersion, or set metadata.resourceVersion, for your own \
+             precondition)"
+        )))
+    };
+    let touches = |p: &str| {
+        p.is_empty()
+            || p == "/metadata"
+            || p == "/metadata/resourceVersion"
+            || p.starts_with("/metadata/resourceVersion/")
+            || !p.starts_with('/')
+    };
+    match (patch_type, patch) {
+        (PatchType::Json, Value::Array(ops)) => {
+            for (i, op) in ops.iter().enumerate() {
+                let name = op.get("op").and_then(Value::as_str).unwrap_or("");
+                if name == "test" {
+                    continue;
+                }
+                if let Some(p) = op.get("path").and_then(Value::as_str) {
+                    if touches(p) {
+                        return refuse(format!(
+                            "JSON patch operation {i} ({name} {p:?}) writes the object's metadata or resourceVersion"
+                        ));
+                    }
+                }
+                if name == "move" {
+                    if let Some(f) = op.get("from").and_then(Value::as_str) {
+                        if touches(f) {
+                            return refuse(format!(
+                                "JSON patch operation {i} (move from {f:?}) removes the object's resourceVersion"
+                            ));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        (PatchType::Json, _) => Err(ProxyError::BadRequest(
+            "a JSON patch (application/json-patch+json) is a list of operations".into(),
+        )),
+        (_, Value::Object(p)) => {
+            if p.get("$patch").and_then(Value::as_str) == Some("delete") {
+                return refuse("the patch deletes the whole object ($patch: delete)".into());
+            }
+            match p.get("metadata") {
+                None => Ok(()),
+                Some(Value::Object(m))
+                    if m.get("$patch").and_then(Value::as_str) == Some("delete") =>
+                {
+                    refuse("the patch deletes metadata ($patch: delete)".into())
+                }
+                Some(Value::Object(_)) => Ok(()),
+                Some(other) => refuse(format!("the patch sets metadata to {other}")),
+            }
+        }
+        (_, other) => Err(ProxyError::BadRequest(format!(
+            "a merge, strategic-merge or apply patch is an object, not {other}"
+        ))),
+    }
+}
 
 /// Whether the client's patch carries its own `resourceVersion` precondition.
 pub fn has_precondition(patch_type: PatchType, patch: &Value) -> bool {
@@ -273,6 +365,7 @@ async fn patch_once(
     let mut headers = parts.headers.clone();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     headers.remove(ACCEPT_ENCODING);
+    set_json_body(&mut headers, content_type_of(patch_type), bytes.len());
     let dry_query = set_param(query.as_deref(), "dryRun", "All");
     let dry = Request::builder()
         .method(Method::PATCH)
@@ -757,6 +850,79 @@ mod tests {
         ];
         for (t, patch, want) in cases {
             assert_eq!(with_precondition(t, patch, "42"), want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn patches_that_would_undo_the_precondition() {
+        let refused = [
+            (
+                PatchType::Json,
+                json!([{"op": "remove", "path": "/metadata/resourceVersion"}]),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "replace", "path": "/metadata", "value": {"name": "x"}}]),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "add", "path": "", "value": {}}]),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "copy", "from": "/spec/x", "path": "/metadata/resourceVersion"}]),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "move", "from": "/metadata/resourceVersion", "path": "/metadata/labels/rv"}]),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "add", "path": "metadata/resourceVersion", "value": "1"}]),
+            ),
+            (PatchType::Json, json!({"op": "add"})),
+            (PatchType::Merge, json!({"metadata": null})),
+            (PatchType::Merge, json!({"metadata": "x"})),
+            (
+                PatchType::Strategic,
+                json!({"metadata": {"$patch": "delete"}}),
+            ),
+            (PatchType::Strategic, json!({"$patch": "delete"})),
+            (PatchType::Merge, json!([1])),
+        ];
+        for (t, p) in refused {
+            let e = keeps_precondition(t, &p).expect_err(&p.to_string());
+            assert_eq!(e.status().as_u16(), 400, "{p}");
+        }
+        let allowed = [
+            (
+                PatchType::Json,
+                json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "3"}]),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "add", "path": "/metadata/labels/a", "value": "b"}]),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "copy", "from": "/metadata/resourceVersion", "path": "/metadata/labels/rv"}]),
+            ),
+            (
+                PatchType::Strategic,
+                json!({"metadata": {"$patch": "replace", "name": "x"}}),
+            ),
+            (
+                PatchType::Strategic,
+                json!({"spec": {"$retainKeys": ["a"], "a": 1}}),
+            ),
+            (PatchType::Merge, json!({"spec": {"parallelism": 2}})),
+            (
+                PatchType::Apply,
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+            ),
+        ];
+        for (t, p) in allowed {
+            keeps_precondition(t, &p).unwrap_or_else(|e| panic!("{p}: {e}"));
         }
     }
 

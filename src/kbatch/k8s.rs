@@ -225,6 +225,7 @@ pub async fn create_object(
         namespace: &user.namespace,
         groups: &user.groups,
     };
+    crate::decode::check_type_meta(obj, &target)?;
     let judged;
     let obj = if set.matches(&target, &subject) {
         let ev = set.evaluate(&target, &subject, obj.clone());

@@ -221,9 +221,13 @@ fn kind_of(k: SubmitKind) -> (k8s::Gvr, Kind) {
     }
 }
 
+/// The body as JSON; keys repeated or differing only in case are refused (400), as on the raw
+/// API, so the job that is judged is the job that is created.
 fn parse_json_body(body: &Bytes) -> Result<Value, ProxyError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ProxyError::Unprocessable(format!("the body is not valid JSON: {e}")))
+    let node = kube_decode::json::parse(body)
+        .map_err(|e| ProxyError::Unprocessable(format!("the body is not valid JSON: {e}")))?;
+    crate::decode::unambiguous(&node)?;
+    Ok(node.to_value())
 }
 
 async fn handle_inner(

@@ -155,6 +155,15 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
     }
 }
 
+/// The kind of a built-in resource (`("batch", "jobs")` → `Job`), from the table of common
+/// kinds; `None` for others.
+pub fn kind_for_resource(group: &str, resource: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .find(|(g, _, r)| *g == group && *r == resource)
+        .map(|(_, k, _)| *k)
+}
+
 /// The plural resource of `kind` in `group`: the built-in table, else Kubernetes' own guess
 /// (`UnsafeGuessKindToResource`: lower case, `s` → `ses`, `y` → `ies`, else `+s`).
 pub fn resource_for_kind(group: &str, kind: &str) -> String {

@@ -21,14 +21,24 @@ pub(crate) const MAGIC: &[u8] = b"k8s\x00";
 const MAX_DEPTH: usize = 100;
 
 /// Decodes `k8s\0` + `runtime.Unknown{typeMeta, raw}` and renders the object as JSON.
-pub(crate) fn decode_envelope(s: &Schema, body: &[u8]) -> Result<Value, DecodeError> {
-    let mut d = Decoder { s, depth: 0 };
+///
+/// `strict`: refuse what two readers could take differently, instead of doing what gogo-protobuf
+/// does with it: a field number the schema does not know (gogo skips it), a non-repeated field
+/// sent more than once (gogo keeps the last scalar and merges messages), and a map key sent
+/// twice (gogo keeps the last).
+pub(crate) fn decode_envelope(s: &Schema, body: &[u8], strict: bool) -> Result<Value, DecodeError> {
+    let mut d = Decoder {
+        s,
+        depth: 0,
+        strict,
+    };
     d.envelope(body)
 }
 
 struct Decoder<'s> {
     s: &'s Schema,
     depth: usize,
+    strict: bool,
 }
 
 /// The `runtime.Unknown` envelope fields the decoder needs.
@@ -110,6 +120,23 @@ impl Decoder<'_> {
             // Unknown field numbers are skipped, as gogo-protobuf does.
             if let Some(&i) = msg.by_tag.get(&tag) {
                 per_field[i].push(v);
+            } else if self.strict {
+                return Err(WireError(format!(
+                    "proto: field number {tag} is not a field of this object"
+                )));
+            }
+        }
+        if self.strict {
+            for (f, vals) in msg.fields.iter().zip(&per_field) {
+                let many_ok = f.repeated
+                    || matches!(f.wire, Wire::MapString | Wire::MapBytes | Wire::MapMessage);
+                if vals.len() > 1 && !many_ok {
+                    return Err(WireError(format!(
+                        "proto: field {} is sent {} times; it holds one value",
+                        f.json,
+                        vals.len()
+                    )));
+                }
             }
         }
         let mut out = Map::new();
@@ -234,7 +261,12 @@ impl Decoder<'_> {
                 Wire::MapBytes => Value::String(base64(value)),
                 _ => self.message(sub_msg(f)?, value)?,
             };
-            entries.insert(key, rendered);
+            if entries.insert(key.clone(), rendered).is_some() && self.strict {
+                return Err(WireError(format!(
+                    "proto: map field {} has the key {key:?} twice",
+                    f.json
+                )));
+            }
         }
         Ok(Value::Object(entries.into_iter().collect()))
     }

@@ -42,7 +42,16 @@ pub enum DecodeError {
 /// Errors: an unknown (apiVersion, kind) → [`DecodeError::UnknownKind`]; malformed bytes →
 /// [`DecodeError::Malformed`].
 pub fn decode(body: &[u8]) -> Result<Value, DecodeError> {
-    decode::decode_envelope(schema::schema(), body)
+    decode::decode_envelope(schema::schema(), body, false)
+}
+
+/// Like [`decode`], but a body gogo-protobuf would read with loss is refused
+/// ([`DecodeError::Malformed`]): an unknown field number (gogo skips it), a non-repeated field
+/// sent more than once (gogo keeps the last scalar and merges repeated messages, so a reader
+/// that keeps only the last message judges less than is stored), a map key sent twice. For
+/// kbatch-proxy, which must judge exactly what kube-apiserver stores.
+pub fn decode_strict(body: &[u8]) -> Result<Value, DecodeError> {
+    decode::decode_envelope(schema::schema(), body, true)
 }
 
 /// Reorders the keys of `v` (recursively) into kube-apiserver's order, choosing the type from the

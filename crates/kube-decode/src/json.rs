@@ -87,6 +87,22 @@ impl Node {
     }
 }
 
+impl From<&Value> for Node {
+    /// A value's members in its map's order (a `Value` has no duplicate keys).
+    fn from(v: &Value) -> Node {
+        match v {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(*b),
+            Value::Number(n) => Node::Number(n.clone()),
+            Value::String(s) => Node::String(s.clone()),
+            Value::Array(a) => Node::Array(a.iter().map(Node::from).collect()),
+            Value::Object(m) => {
+                Node::Object(m.iter().map(|(k, v)| (k.clone(), Node::from(v))).collect())
+            }
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(NodeVisitor)
