@@ -95,7 +95,9 @@ impl Env {
             .expect("admin GET");
         match r.status().as_u16() {
             404 => None,
-            200 => Some(serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json")),
+            200 => Some(
+                serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json"),
+            ),
             s => panic!("admin GET {path}: {s}"),
         }
     }
@@ -362,18 +364,42 @@ fn cases(e: &Env) -> Vec<Case> {
         after,
     };
     v.extend([
-        pb_case("protobuf privileged pod",
+        pb_case(
+            "protobuf privileged pod",
             envelope("v1", "Pod", &[pb_meta("pb1"), pb_spec(true)].concat()),
-            403, "privileged containers are not allowed", pod_at("pb1")),
-        pb_case("protobuf spec twice (gogo merges them)",
-            envelope("v1", "Pod", &[pb_meta("pb2"), pb_spec(true), pb_spec(false)].concat()),
-            400, "spec is sent 2 times", pod_at("pb2")),
-        pb_case("protobuf unknown field",
-            envelope("v1", "Pod", &[pb_meta("pb3"), pb_spec(false), vi(99, 1)].concat()),
-            400, "field number 99", pod_at("pb3")),
-        pb_case("protobuf Secret envelope on pods",
+            403,
+            "privileged containers are not allowed",
+            pod_at("pb1"),
+        ),
+        pb_case(
+            "protobuf spec twice (gogo merges them)",
+            envelope(
+                "v1",
+                "Pod",
+                &[pb_meta("pb2"), pb_spec(true), pb_spec(false)].concat(),
+            ),
+            400,
+            "spec is sent 2 times",
+            pod_at("pb2"),
+        ),
+        pb_case(
+            "protobuf unknown field",
+            envelope(
+                "v1",
+                "Pod",
+                &[pb_meta("pb3"), pb_spec(false), vi(99, 1)].concat(),
+            ),
+            400,
+            "field number 99",
+            pod_at("pb3"),
+        ),
+        pb_case(
+            "protobuf Secret envelope on pods",
             envelope("v1", "Secret", &pb_meta("pb4")),
-            400, "cannot be handled as a Pod", pod_at("pb4")),
+            400,
+            "cannot be handled as a Pod",
+            pod_at("pb4"),
+        ),
     ]);
     v
 }
@@ -499,21 +525,37 @@ fn kbatch_cases(e: &Env) -> Vec<Case> {
         after: After::Absent(format!("{jobs}/{job}")),
     };
     let mut v = vec![
-        kb("kbatch job with kind ConfigMap",
+        kb(
+            "kbatch job with kind ConfigMap",
             r#"{"job": {"kind": "ConfigMap", "metadata": {"name": "kb1"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i", "security_context": {"privileged": true}}]}}}}}"#,
-            422, "kind must be Job", "kb1"),
-        kb("kbatch job with privileged twice",
+            422,
+            "kind must be Job",
+            "kb1",
+        ),
+        kb(
+            "kbatch job with privileged twice",
             r#"{"job": {"metadata": {"name": "kb3"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i", "security_context": {"privileged": false, "privileged": true}}]}}}}}"#,
-            400, "duplicate field", "kb3"),
-        kb("kbatch job with host_network",
+            400,
+            "duplicate field",
+            "kb3",
+        ),
+        kb(
+            "kbatch job with host_network",
             r#"{"job": {"metadata": {"name": "kb4"}, "spec": {"template": {"spec": {"restart_policy": "Never", "host_network": true, "containers": [{"name": "a", "image": "i"}]}}}}}"#,
-            403, "(hostNetwork) is not allowed", "kb4"),
+            403,
+            "(hostNetwork) is not allowed",
+            "kb4",
+        ),
     ];
     // The kbatch API reads a job into its typed model, which has no `Kind`: dropped, not
     // taken for the kind.
-    let mut odd = kb("kbatch job with Kind: Pod and a safe spec",
+    let mut odd = kb(
+        "kbatch job with Kind: Pod and a safe spec",
         r#"{"job": {"Kind": "Pod", "metadata": {"name": "kb2"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "i"}]}}}}}"#,
-        200, "\"kind\":\"Job\"", "kb2");
+        200,
+        "\"kind\":\"Job\"",
+        "kb2",
+    );
     odd.after = After::Safe(format!("{jobs}/kb2"));
     v.push(odd);
     v
@@ -529,7 +571,12 @@ fn run(e: &Env, cases: Vec<Case>, failures: &mut Vec<String>) -> usize {
         // A Status's message, else the whole answer.
         let text = serde_json::from_str::<Value>(&body)
             .ok()
-            .and_then(|v| v["message"].as_str().or(v["detail"].as_str()).map(str::to_owned))
+            .and_then(|v| {
+                v["message"]
+                    .as_str()
+                    .or(v["detail"].as_str())
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| body.clone());
         if status != case.status || !text.contains(case.says) {
             failures.push(format!(
@@ -544,7 +591,9 @@ fn run(e: &Env, cases: Vec<Case>, failures: &mut Vec<String>) -> usize {
                 }
             }
             After::Safe(p) => {
-                let obj = e.admin_get(p).unwrap_or_else(|| panic!("{}: {p} is gone", case.name));
+                let obj = e
+                    .admin_get(p)
+                    .unwrap_or_else(|| panic!("{}: {p} is gone", case.name));
                 let mut bad = Vec::new();
                 dangerous(&obj, "", &mut bad);
                 if !bad.is_empty() {
@@ -565,14 +614,18 @@ fn hostile_bodies_are_refused_or_judged_as_the_api_server_decodes_them() {
         "POST",
         &format!("/apis/batch/v1/namespaces/{ns}/cronjobs"),
         "application/json",
-        cronjob("victim-cj", pod_spec(json!({}), container(json!({})))).to_string().as_bytes(),
+        cronjob("victim-cj", pod_spec(json!({}), container(json!({}))))
+            .to_string()
+            .as_bytes(),
     );
     assert_eq!(s, 201, "{b}");
     let (s, b) = e.send(
         "POST",
         &format!("/apis/apps/v1/namespaces/{ns}/deployments"),
         "application/json",
-        deployment("victim-dep", pod_spec(json!({}), container(json!({})))).to_string().as_bytes(),
+        deployment("victim-dep", pod_spec(json!({}), container(json!({}))))
+            .to_string()
+            .as_bytes(),
     );
     assert_eq!(s, 201, "{b}");
     let mut failures = Vec::new();
@@ -595,8 +648,15 @@ fn the_hand_written_protobuf_is_what_the_cases_claim() {
     let pod = envelope("v1", "Pod", &[pb_meta("pb1"), pb_spec(true)].concat());
     let v = k8s_protojson::decode(&pod).expect("decodes");
     assert_eq!(v["metadata"]["name"], "pb1");
-    assert_eq!(v["spec"]["containers"][0]["securityContext"]["privileged"], true);
+    assert_eq!(
+        v["spec"]["containers"][0]["securityContext"]["privileged"],
+        true
+    );
     // The stand-in, reading as gogo-protobuf does, takes a message sent twice without refusal.
-    let twice = envelope("v1", "Pod", &[pb_meta("pb2"), pb_spec(true), pb_spec(false)].concat());
+    let twice = envelope(
+        "v1",
+        "Pod",
+        &[pb_meta("pb2"), pb_spec(true), pb_spec(false)].concat(),
+    );
     assert!(k8s_protojson::decode(&twice).is_ok());
 }
