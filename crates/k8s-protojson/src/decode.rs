@@ -153,8 +153,8 @@ impl Decoder<'_> {
         vals: &[WireValue<'_>],
     ) -> Result<(), WireError> {
         if f.inline {
-            let bytes = last_bytes(f, vals)?;
-            let sub = self.object(sub_msg(f)?, bytes)?;
+            let bytes = merged_bytes(f, vals)?;
+            let sub = self.object(sub_msg(f)?, &bytes)?;
             out.extend(sub);
             return Ok(());
         }
@@ -174,6 +174,14 @@ impl Decoder<'_> {
             } else {
                 out.insert(f.json.clone(), Value::Array(items));
             }
+            return Ok(());
+        }
+        if f.wire == Wire::Message && vals.len() > 1 {
+            // A message sent more than once is merged (protobuf's rule, which gogo-protobuf's
+            // generated code follows): parsing the concatenated bytes is exactly that merge.
+            let bytes = merged_bytes(f, vals)?;
+            let value = self.message(sub_msg(f)?, &bytes)?;
+            out.insert(f.json.clone(), value);
             return Ok(());
         }
         match vals.last() {
@@ -364,12 +372,17 @@ fn sub_msg(f: &Field) -> Result<MsgId, WireError> {
         .ok_or_else(|| WireError(format!("internal: field {} has no message type", f.json)))
 }
 
-fn last_bytes<'a>(f: &Field, vals: &[WireValue<'a>]) -> Result<&'a [u8], WireError> {
-    match vals.last() {
-        None => Ok(&[]),
-        Some(WireValue::Bytes(b)) => Ok(b),
-        Some(v) => Err(wrong_wire_type(f, *v)),
+/// The occurrences of a message field, concatenated: parsed once, they are the protobuf merge
+/// of the occurrences (later scalars win, repeated fields append, sub-messages merge).
+fn merged_bytes(f: &Field, vals: &[WireValue<'_>]) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::new();
+    for v in vals {
+        match v {
+            WireValue::Bytes(b) => out.extend_from_slice(b),
+            other => return Err(wrong_wire_type(f, *other)),
+        }
     }
+    Ok(out)
 }
 
 fn wrong_wire_type(f: &Field, v: WireValue<'_>) -> WireError {
