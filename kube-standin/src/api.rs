@@ -134,8 +134,26 @@ fn media_type(ct: Option<&str>) -> String {
         .to_ascii_lowercase()
 }
 
+/// A decoded create/update body.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The object (of duplicate keys, the last).
+    pub object: Value,
+    /// Duplicate fields, as sigs.k8s.io/json's strict decoding reports them (`metadata.name`).
+    pub duplicates: Vec<String>,
+}
+
 /// Decode a create/update body (JSON, YAML or protobuf) and check its kind against `res`.
-pub fn decode_body(res: &ResourceDef, content_type: Option<&str>, body: &[u8]) -> ApiResult<Value> {
+///
+/// The type meta is found as kube-apiserver's `SimpleMetaFactory` finds it: with Go's
+/// case-insensitive `encoding/json`, so `Kind` or `\u{212a}ind` (KELVIN SIGN) supply the kind
+/// and the last such key wins; the object itself is then read case-sensitively, so such a key
+/// is also an unknown field (reported by `fieldValidation`).
+pub fn decode_body(
+    res: &ResourceDef,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> ApiResult<Decoded> {
     let mt = media_type(content_type);
     let kind = res.kind;
     let unrecognized = |detail: &str| {
@@ -143,15 +161,21 @@ pub fn decode_body(res: &ResourceDef, content_type: Option<&str>, body: &[u8]) -
             "the object provided is unrecognized (must be of type {kind}): couldn't get version/kind; json parse error: {detail}"
         ))
     };
+    let mut go_meta = None;
+    let mut duplicates = Vec::new();
     let mut v: Value = match mt.as_str() {
         "" | "application/json" => {
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Err(unrecognized("unexpected end of JSON input (<empty>)"));
             }
-            serde_json::from_slice(body).map_err(|_| {
+            let node = kube_decode::json::parse(body).map_err(|_| {
                 let head: String = String::from_utf8_lossy(&body[..body.len().min(30)]).into();
                 unrecognized(&format!("unexpected end of JSON input ({head} ...)"))
-            })?
+            })?;
+            let tm = kube_decode::json::type_meta(&node).map_err(|e| unrecognized(&e.0))?;
+            go_meta = Some(tm);
+            duplicates = kube_decode::json::duplicates(&node);
+            node.to_value()
         }
         "application/yaml" => serde_yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
@@ -161,8 +185,16 @@ pub fn decode_body(res: &ResourceDef, content_type: Option<&str>, body: &[u8]) -
     if !v.is_object() {
         return Err(unrecognized("cannot unmarshal non-object"));
     }
-    let body_kind = v["kind"].as_str().unwrap_or("").to_string();
-    let body_av = v["apiVersion"].as_str().unwrap_or("").to_string();
+    let (body_kind, body_av) = match go_meta {
+        Some(tm) => (
+            tm.kind.unwrap_or_default(),
+            tm.api_version.unwrap_or_default(),
+        ),
+        None => (
+            v["kind"].as_str().unwrap_or("").to_string(),
+            v["apiVersion"].as_str().unwrap_or("").to_string(),
+        ),
+    };
     let expected_av = res.api_version();
     if let Some((g, ver)) = res.body_gv {
         // Subresource bodies (TokenRequest, Scale, Eviction) carry their own group-version.
@@ -191,14 +223,22 @@ pub fn decode_body(res: &ResourceDef, content_type: Option<&str>, body: &[u8]) -
         v["kind"] = json!(kind);
         v["apiVersion"] = json!(expected_av);
     }
-    Ok(v)
+    Ok(Decoded {
+        object: v,
+        duplicates,
+    })
 }
 
 /// Check unknown and mistyped fields against the typed schema (k8s-openapi), as
 /// `fieldValidation` asks: `Strict` → 400, `Warn` (the default) → warnings, `Ignore` → nothing.
 /// Unknown fields are then dropped from `obj`, as the decoder drops them (a `Warn` create
 /// answers and stores the object without them).
-fn field_validation(res: &ResourceDef, obj: &mut Value, query: &Query) -> ApiResult<Vec<String>> {
+fn field_validation(
+    res: &ResourceDef,
+    obj: &mut Value,
+    duplicates: &[String],
+    query: &Query,
+) -> ApiResult<Vec<String>> {
     let mode = query.get("fieldValidation").unwrap_or("Warn");
     let mut unknown = Vec::new();
     let typed = crate::typed::check(res, obj, &mut unknown);
@@ -214,16 +254,25 @@ fn field_validation(res: &ResourceDef, obj: &mut Value, query: &Query) -> ApiRes
             "{kind} in version \"{version}\" cannot be handled as a {kind}: {msg}"
         )));
     }
+    let findings: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .chain(
+            duplicates
+                .iter()
+                .map(|f| format!("duplicate field \"{f}\"")),
+        )
+        .collect();
     match mode {
-        "Strict" if !unknown.is_empty() => {
-            let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        "Strict" if !findings.is_empty() => {
+            let list = findings;
             Err(ApiError::bad_request(format!(
                 "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
                 list.join(", ")
             )))
         }
         "Ignore" | "Strict" => Ok(Vec::new()),
-        "Warn" => Ok(unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect()),
+        "Warn" => Ok(findings),
         other => Err(ApiError::bad_request(format!(
             "fieldValidation: Unsupported value: \"{other}\": supported values: \"Ignore\", \"Strict\", \"Warn\""
         ))),
@@ -459,8 +508,11 @@ impl Api {
     pub fn create(&self, call: &Call<'_>) -> ApiResult<Reply> {
         let req = call.req;
         let res = req.main;
-        let mut obj = decode_body(res, call.content_type, call.body)?;
-        let warnings = field_validation(res, &mut obj, &req.query)?;
+        let Decoded {
+            object: mut obj,
+            duplicates,
+        } = decode_body(res, call.content_type, call.body)?;
+        let warnings = field_validation(res, &mut obj, &duplicates, &req.query)?;
         let ns = self.namespace_of(call);
         if res.namespaced {
             match obj["metadata"]["namespace"].as_str() {
@@ -596,8 +648,11 @@ impl Api {
         let res = req.main;
         let name = req.name.clone().unwrap_or_default();
         let ns = self.namespace_of(call);
-        let mut obj = decode_body(res, call.content_type, call.body)?;
-        let warnings = field_validation(res, &mut obj, &req.query)?;
+        let Decoded {
+            object: mut obj,
+            duplicates,
+        } = decode_body(res, call.content_type, call.body)?;
+        let warnings = field_validation(res, &mut obj, &duplicates, &req.query)?;
         let body_name = obj["metadata"]["name"].as_str().unwrap_or("");
         if body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -775,7 +830,7 @@ impl Api {
                 return Err(ApiError::conflict(res, &name));
             }
         }
-        let warnings = field_validation(res, &mut patched, &req.query)?;
+        let warnings = field_validation(res, &mut patched, &[], &req.query)?;
         let expected_rv = live["metadata"]["resourceVersion"]
             .as_str()
             .map(str::to_string);
@@ -1423,8 +1478,34 @@ mod tests {
         let e = decode_body(cm, Some("text/plain"), b"{}").expect_err("415");
         assert_eq!(e.code, 415);
         let v = decode_body(cm, None, br#"{"apiVersion":"v1","metadata":{"name":"x"}}"#)
-            .expect("inferred");
+            .expect("inferred")
+            .object;
         assert_eq!(v["kind"], "ConfigMap");
+        // The kind is found as Go's encoding/json finds it: case-insensitively, last key wins.
+        let pod = resources::find("", "v1", "pods").expect("pods");
+        for body in [
+            r#"{"apiVersion":"v1","kind":"Secret","Kind":"Pod","metadata":{"name":"x"}}"#,
+            "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"\u{212a}ind\":\"Pod\"}",
+            r#"{"apiVersion":"v1","KIND":"Pod"}"#,
+        ] {
+            let d = decode_body(pod, None, body.as_bytes()).expect(body);
+            assert_eq!(d.object["kind"], "Pod", "{body}");
+        }
+        let e = decode_body(
+            pod,
+            None,
+            br#"{"apiVersion":"v1","Kind":"Pod","kind":"Secret"}"#,
+        )
+        .expect_err("last one wins");
+        assert!(e.message.starts_with("Secret in version"), "{}", e.message);
+        let d = decode_body(
+            cm,
+            None,
+            br#"{"metadata":{"name":"x","name":"y"},"data":{"a":"1","a":"2"}}"#,
+        )
+        .expect("duplicates are not fatal here");
+        assert_eq!(d.duplicates, vec!["metadata.name", "data.a"]);
+        assert_eq!(d.object["metadata"]["name"], "y");
         let e = decode_body(cm, Some("application/json"), b"").expect_err("empty");
         assert_eq!(e.message, "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: unexpected end of JSON input (<empty>)");
     }

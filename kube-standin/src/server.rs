@@ -569,7 +569,7 @@ fn virtual_create(state: &State, call: &Call<'_>) -> ApiResult<Reply> {
     if call.req.verb != Verb::Create {
         return Err(ApiError::method_not_allowed());
     }
-    let body = crate::api::decode_body(call.req.res, call.content_type, call.body)?;
+    let body = crate::api::decode_body(call.req.res, call.content_type, call.body)?.object;
     let authz = state.authz.read().unwrap_or_else(|p| p.into_inner());
     let out = reviews::review(call.req.res, body, call.user, &authz)?;
     Ok(Reply {
@@ -586,7 +586,7 @@ fn token(state: &State, call: &Call<'_>) -> ApiResult<Reply> {
     if state.api.store.get(sares, &ns, &sa).is_none() {
         return Err(ApiError::not_found(sares, &sa));
     }
-    let body: Value = crate::api::decode_body(call.req.res, call.content_type, call.body)?;
+    let body: Value = crate::api::decode_body(call.req.res, call.content_type, call.body)?.object;
     let (out, token) = reviews::token_request(&body, &ns, &sa);
     let user = UserInfo::authenticated(
         &format!("system:serviceaccount:{ns}:{sa}"),
