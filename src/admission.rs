@@ -190,15 +190,16 @@ pub async fn admit(
             // A patch may create (server-side apply of a new object), so create policies count.
             let matched = set.matches(&target(info, verb), &who)
                 || set.matches(&target(info, "create"), &who);
-            if !matched {
+            if !matched && *body_ns == BodyNamespace::Keep {
                 return forward(state, req, path, identity).await;
             }
-            patch(state, user, info, &set, req, path, identity).await
+            patch(state, user, info, &set, req, path, identity, body_ns).await
         }
     }
 }
 
 /// The patch flow: dry run, judge the result, commit with a precondition.
+#[allow(clippy::too_many_arguments)]
 async fn patch(
     state: &AppState,
     user: &User,
@@ -207,6 +208,7 @@ async fn patch(
     req: Request<hyper::body::Incoming>,
     path: &str,
     identity: &[(HeaderName, HeaderValue)],
+    body_ns: &BodyNamespace,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let (parts, body) = req.into_parts();
     let media = media_type(
@@ -227,8 +229,16 @@ async fn patch(
         });
     };
     let raw = collect_request(body, state.max_request_body).await?;
-    let patch = decode(Some(&media), &raw)?;
+    let mut patch = decode(Some(&media), &raw)?;
     keeps_precondition(patch_type, &patch)?;
+    if let BodyNamespace::Reconcile {
+        target: ns,
+        rewritten_from,
+    } = body_ns
+    {
+        reconcile_patch_namespace(patch_type, &mut patch, ns, rewritten_from.as_deref())
+            .map_err(ProxyError::Forbidden)?;
+    }
     if patch_type == PatchType::Apply {
         check_type_meta(&patch, &target(info, "patch"))?;
     }
@@ -331,6 +341,41 @@ pub fn keeps_precondition(patch_type: PatchType, patch: &Value) -> Result<(), Pr
             "a merge, strategic-merge or apply patch is an object, not {other}"
         ))),
     }
+}
+
+/// The namespace a patch writes into `metadata.namespace`, reconciled with the request's like a
+/// create body's ([`reconcile_body_namespace`]): `metadata.namespace` of a merge,
+/// strategic-merge or apply patch, the value of JSON patch `add`/`replace` operations on
+/// `/metadata/namespace`. A kubeconfig naming no namespace makes kubectl and Helm send
+/// `default`, which the proxy maps to the user's own.
+pub fn reconcile_patch_namespace(
+    patch_type: PatchType,
+    patch: &mut Value,
+    target_ns: &str,
+    rewritten_from: Option<&str>,
+) -> Result<(), String> {
+    let Value::Array(ops) = patch else {
+        return reconcile_body_namespace(patch, target_ns, rewritten_from);
+    };
+    if patch_type != PatchType::Json {
+        return Ok(());
+    }
+    for op in ops.iter_mut() {
+        let writes = matches!(
+            op.get("op").and_then(Value::as_str),
+            Some("add" | "replace")
+        ) && op.get("path").and_then(Value::as_str) == Some("/metadata/namespace");
+        if !writes {
+            continue;
+        }
+        if let Some(value) = op.get_mut("value") {
+            let mut holder = json!({"metadata": {"namespace": value.take()}});
+            let result = reconcile_body_namespace(&mut holder, target_ns, rewritten_from);
+            *value = holder["metadata"]["namespace"].take();
+            result?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether the client's patch carries its own `resourceVersion` precondition.

@@ -169,6 +169,28 @@ fn a_kubeconfig_without_a_namespace_works() {
         );
         let listed = k.ok(&["get", "configmaps", "-o", "name"]);
         assert!(listed.contains(&format!("configmap/{cm}-d")), "{listed}");
+        // Server-side apply of a manifest naming "default" (what Helm 4 sends with such a
+        // kubeconfig): the apply body's namespace is rewritten with the URL's, twice (create,
+        // then a change).
+        for value in ["1", "2"] {
+            let ssa = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}-ssa\n  namespace: default\ndata:\n  a: \"{value}\"\n"
+            );
+            let out = k.run_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&ssa));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let got = k.ok(&[
+                "get",
+                "configmap",
+                &format!("{cm}-ssa"),
+                "-o",
+                "jsonpath={.metadata.namespace}/{.data.a}",
+            ]);
+            assert_eq!(got, format!("{}/{value}", u.namespace));
+        }
         // A manifest naming another namespace is refused.
         let foreign = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}-f\n  namespace: kube-system\n"
