@@ -22,6 +22,10 @@ pub enum ProxyError {
     /// The client sent something malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The method is not served on this path (writes to discovery paths); the message is
+    /// kube-apiserver's.
+    #[error("the server does not allow this method on the requested resource")]
+    MethodNotAllowed,
     /// Request body over the limit.
     #[error("request entity too large: limit is {0} bytes")]
     PayloadTooLarge(usize),
@@ -62,6 +66,7 @@ impl ProxyError {
             ProxyError::Forbidden(_) => StatusCode::FORBIDDEN,
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProxyError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -80,6 +85,7 @@ impl ProxyError {
             ProxyError::Forbidden(_) => "Forbidden",
             ProxyError::NotFound(_) => "NotFound",
             ProxyError::BadRequest(_) => "BadRequest",
+            ProxyError::MethodNotAllowed => "MethodNotAllowed",
             ProxyError::PayloadTooLarge(_) => "RequestEntityTooLarge",
             ProxyError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ProxyError::BadGateway(_) => "ServiceUnavailable",
@@ -96,6 +102,7 @@ impl ProxyError {
                 422 => "Invalid",
                 429 => "TooManyRequests",
                 400 => "BadRequest",
+                405 => "MethodNotAllowed",
                 _ => "InternalError",
             },
         }
@@ -110,6 +117,10 @@ impl ProxyError {
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.to_string()));
         m.insert("reason".into(), json!(self.reason()));
+        if matches!(self, ProxyError::MethodNotAllowed) {
+            // kube-apiserver's 405 carries an empty `details`.
+            m.insert("details".into(), json!({}));
+        }
         m.insert("code".into(), json!(self.status().as_u16()));
         Value::Object(m)
     }
@@ -118,7 +129,13 @@ impl ProxyError {
     pub fn to_api_response(&self) -> Response<ProxyBody> {
         let mut body = serde_json::to_vec(&self.to_status()).unwrap_or_default();
         body.push(b'\n');
-        respond(self.status(), "application/json", Bytes::from(body))
+        let mut r = respond(self.status(), "application/json", Bytes::from(body));
+        if matches!(self, ProxyError::MethodNotAllowed) {
+            // RFC 9110: a 405 lists the methods the target supports.
+            r.headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        }
+        r
     }
 
     /// The response on a kbatch REST path: `{"detail": "<message>"}`.
@@ -174,5 +191,18 @@ mod tests {
             StatusCode::BAD_GATEWAY
         );
         assert_eq!(ProxyError::PayloadTooLarge(10).status().as_u16(), 413);
+    }
+
+    #[test]
+    fn method_not_allowed_is_kube_apiservers_405() {
+        let e = ProxyError::MethodNotAllowed;
+        // Byte for byte the body of kube-apiserver 1.28 (k8s-reference/crud/errors.txt).
+        assert_eq!(
+            serde_json::to_string(&e.to_status()).expect("json"),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server does not allow this method on the requested resource","reason":"MethodNotAllowed","details":{},"code":405}"#
+        );
+        let r = e.to_api_response();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
     }
 }

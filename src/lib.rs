@@ -155,6 +155,7 @@ pub fn provision_config(
         manifests,
         bind,
         cache_ttl: Duration::from_secs(a.provision.cache_ttl),
+        adopt: a.provision.adopt_existing_namespaces,
     })
 }
 

@@ -4,6 +4,12 @@
 //! giving the impersonated user a ClusterRole there. What was provisioned is remembered for a
 //! bounded time (so changes in the cluster are picked up); concurrent first requests share one
 //! provisioning run, and failures are never remembered.
+//!
+//! A namespace that already exists is used only when its `kbatch.jupyter.org/username`
+//! annotation names this hub user exactly ([`ownership`]); its kbatch and Pod Security labels
+//! are then brought back to the configured values. One without the annotation is adopted only
+//! under `--adopt-existing-namespaces` (migration from the Python kbatch-proxy); everything else
+//! is refused with a 403.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -20,6 +26,12 @@ use crate::error::ProxyError;
 use crate::identity::username_label;
 use crate::impersonation::IdentityConfig;
 use crate::upstream::Upstream;
+
+pub mod ownership;
+#[cfg(test)]
+mod tests;
+
+use ownership::{ownership, reconcile_patch, refusal, Ownership};
 
 /// The annotation (and label key) naming the hub user, as kbatch uses it.
 pub const USERNAME_KEY: &str = "kbatch.jupyter.org/username";
@@ -56,6 +68,15 @@ pub struct ProvisionArgs {
         default_value_t = 300
     )]
     pub cache_ttl: u64,
+    /// Adopt an existing user namespace that has no `kbatch.jupyter.org/username` annotation
+    /// (as the Python kbatch-proxy left them): the proxy annotates and labels it for the user.
+    /// A namespace annotated for another user is refused all the same.
+    #[arg(
+        long = "adopt-existing-namespaces",
+        env = "KBATCH_ADOPT_EXISTING_NAMESPACES",
+        action = clap::ArgAction::SetTrue
+    )]
+    pub adopt_existing_namespaces: bool,
 }
 
 /// Why provisioning could not be set up or failed.
@@ -79,6 +100,14 @@ pub enum ProvisionError {
         /// The transport error.
         message: String,
     },
+    /// The namespace exists and is not this user's (see [`ownership::refusal`]).
+    #[error("{message}")]
+    NotYours {
+        /// The user namespace.
+        namespace: String,
+        /// What the user is told.
+        message: String,
+    },
     /// The API server refused or failed a provisioning step.
     #[error("provisioning namespace {namespace}: {message}")]
     Step {
@@ -93,6 +122,7 @@ impl From<ProvisionError> for ProxyError {
     fn from(e: ProvisionError) -> Self {
         match e {
             ProvisionError::Unreachable { message, .. } => ProxyError::BadGateway(message),
+            ProvisionError::NotYours { message, .. } => ProxyError::Forbidden(message),
             other => ProxyError::Unavailable(other.to_string()),
         }
     }
@@ -114,6 +144,8 @@ pub struct ProvisionConfig {
     pub bind: Option<(String, IdentityConfig)>,
     /// How long a provisioned namespace is remembered.
     pub cache_ttl: Duration,
+    /// Adopt existing namespaces without the username annotation.
+    pub adopt: bool,
 }
 
 /// Parse a multi-document manifests file (empty documents skipped; each must be an object
@@ -237,15 +269,42 @@ impl Provisioner {
         }
     }
 
-    /// Make sure `user`'s namespace is provisioned (a no-op when disabled or remembered).
+    /// Make sure `user`'s namespace is provisioned (a no-op when remembered). With provisioning
+    /// off, an existing namespace is only checked to be this user's.
     pub async fn ensure(&self, upstream: &Upstream, user: &User) -> Result<(), ProvisionError> {
         if !self.cfg.enabled {
-            return Ok(());
+            return self.check_existing(upstream, user).await;
         }
         self.done
             .try_get_with(user.namespace.clone(), self.provision(upstream, user))
             .await
             .map_err(|e: Arc<ProvisionError>| (*e).clone())
+    }
+
+    /// `KBATCH_CREATE_USER_NAMESPACE=false`: the operator makes the namespaces and the proxy
+    /// writes nothing, but uses one only when it is this user's (or unclaimed, under
+    /// `--adopt-existing-namespaces`). A missing namespace is let through (the API server
+    /// answers NotFound) and not remembered.
+    async fn check_existing(&self, upstream: &Upstream, user: &User) -> Result<(), ProvisionError> {
+        let ns = &user.namespace;
+        if self.done.contains_key(ns) {
+            return Ok(());
+        }
+        let Some(live) = self.get_namespace(upstream, ns).await? else {
+            return Ok(());
+        };
+        match ownership(&live, &user.name) {
+            Ownership::Mine => {}
+            Ownership::Unclaimed if self.cfg.adopt => tracing::warn!(
+                user = %user.name,
+                namespace = %ns,
+                "using a namespace without the username annotation (adopt-existing-namespaces; \
+                 it is not annotated because namespace creation is off)"
+            ),
+            owner => return Err(self.refuse(user, &owner)),
+        }
+        self.done.insert(ns.clone(), ()).await;
+        Ok(())
     }
 
     async fn provision(&self, upstream: &Upstream, user: &User) -> Result<(), ProvisionError> {
@@ -254,22 +313,8 @@ impl Provisioner {
             namespace: ns.clone(),
             message,
         };
-        let body = namespace_object(&self.cfg, user);
-        let (status, answer) = send(upstream, Method::POST, "/api/v1/namespaces", None, &body)
-            .await
-            .map_err(|message| ProvisionError::Unreachable {
-                namespace: ns.clone(),
-                message,
-            })?;
-        match status {
-            StatusCode::CREATED => tracing::info!(namespace = %ns, "created user namespace"),
-            StatusCode::CONFLICT => {}
-            s => {
-                return Err(fail(format!(
-                    "creating the namespace: {s}: {}",
-                    message(&answer)
-                )))
-            }
+        if !self.create_namespace(upstream, user).await? {
+            self.claim_existing(upstream, user).await?;
         }
         for manifest in &self.cfg.manifests {
             let m = manifest_for(&self.cfg, manifest, ns);
@@ -295,6 +340,121 @@ impl Provisioner {
             }
         }
         Ok(())
+    }
+
+    /// POST the namespace: `true` when created, `false` when it already exists.
+    async fn create_namespace(
+        &self,
+        upstream: &Upstream,
+        user: &User,
+    ) -> Result<bool, ProvisionError> {
+        let ns = &user.namespace;
+        let body = namespace_object(&self.cfg, user);
+        let (status, answer) = send(upstream, Method::POST, "/api/v1/namespaces", None, &body)
+            .await
+            .map_err(|message| unreachable(ns, message))?;
+        match status {
+            StatusCode::CREATED => {
+                tracing::info!(namespace = %ns, "created user namespace");
+                Ok(true)
+            }
+            StatusCode::CONFLICT => Ok(false),
+            s => Err(ProvisionError::Step {
+                namespace: ns.clone(),
+                message: format!("creating the namespace: {s}: {}", message(&answer)),
+            }),
+        }
+    }
+
+    /// An existing namespace: refuse it unless it is this user's (or unclaimed and adoption is
+    /// on), then bring its labels and annotation to what provisioning sets.
+    async fn claim_existing(&self, upstream: &Upstream, user: &User) -> Result<(), ProvisionError> {
+        let ns = &user.namespace;
+        let fail = |message: String| ProvisionError::Step {
+            namespace: ns.clone(),
+            message,
+        };
+        let live = self
+            .get_namespace(upstream, ns)
+            .await?
+            .ok_or_else(|| fail("the namespace exists but reading it gave NotFound".into()))?;
+        match ownership(&live, &user.name) {
+            Ownership::Mine => {}
+            Ownership::Unclaimed if self.cfg.adopt => tracing::warn!(
+                user = %user.name,
+                namespace = %ns,
+                "adopting an existing namespace without the username annotation \
+                 (adopt-existing-namespaces)"
+            ),
+            owner => return Err(self.refuse(user, &owner)),
+        }
+        let Some(patch) = reconcile_patch(&self.cfg, user, &live) else {
+            return Ok(());
+        };
+        let path = format!("/api/v1/namespaces/{ns}?fieldManager={FIELD_MANAGER}");
+        let (status, answer) = send(
+            upstream,
+            Method::PATCH,
+            &path,
+            Some("application/merge-patch+json"),
+            &patch,
+        )
+        .await
+        .map_err(|message| unreachable(ns, message))?;
+        if !status.is_success() {
+            return Err(fail(format!(
+                "updating the namespace's labels: {status}: {}",
+                message(&answer)
+            )));
+        }
+        let changed: Vec<&String> = ["labels", "annotations"]
+            .iter()
+            .filter_map(|f| patch["metadata"][f].as_object())
+            .flat_map(|m| m.keys())
+            .collect();
+        tracing::info!(namespace = %ns, ?changed, "reconciled user namespace metadata");
+        Ok(())
+    }
+
+    /// GET a namespace; `None` when it does not exist.
+    async fn get_namespace(
+        &self,
+        upstream: &Upstream,
+        ns: &str,
+    ) -> Result<Option<Value>, ProvisionError> {
+        let path = format!("/api/v1/namespaces/{ns}");
+        let (status, answer) = send(upstream, Method::GET, &path, None, &Value::Null)
+            .await
+            .map_err(|message| unreachable(ns, message))?;
+        match status {
+            StatusCode::OK => {
+                serde_json::from_str(&answer)
+                    .map(Some)
+                    .map_err(|e| ProvisionError::Step {
+                        namespace: ns.to_string(),
+                        message: format!("reading the namespace: {e}"),
+                    })
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            s => Err(ProvisionError::Step {
+                namespace: ns.to_string(),
+                message: format!("reading the namespace: {s}: {}", message(&answer)),
+            }),
+        }
+    }
+
+    /// The refusal of a namespace that is not this user's (logged with its owner).
+    fn refuse(&self, user: &User, owner: &Ownership) -> ProvisionError {
+        tracing::warn!(
+            user = %user.name,
+            namespace = %user.namespace,
+            ?owner,
+            "refused an existing namespace that is not this user's"
+        );
+        ProvisionError::NotYours {
+            namespace: user.namespace.clone(),
+            message: refusal(&user.namespace, &user.name, owner, self.cfg.adopt),
+        }
     }
 
     /// Server-side apply one namespaced object.
@@ -382,6 +542,13 @@ impl Provisioner {
     }
 }
 
+fn unreachable(namespace: &str, message: String) -> ProvisionError {
+    ProvisionError::Unreachable {
+        namespace: namespace.to_string(),
+        message,
+    }
+}
+
 /// One JSON request with the proxy's credential; the answer as text.
 async fn send(
     upstream: &Upstream,
@@ -412,92 +579,4 @@ fn message(answer: &str) -> String {
         .ok()
         .and_then(|v| v["message"].as_str().map(str::to_string))
         .unwrap_or_else(|| answer.chars().take(300).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg() -> ProvisionConfig {
-        ProvisionConfig {
-            enabled: true,
-            labels: [(
-                "app.kubernetes.io/managed-by".to_string(),
-                "kbatch".to_string(),
-            )]
-            .into_iter()
-            .collect(),
-            psa_level: Some("baseline".into()),
-            manifests: Vec::new(),
-            bind: None,
-            cache_ttl: Duration::from_secs(60),
-        }
-    }
-
-    fn user(name: &str) -> User {
-        User {
-            name: name.into(),
-            groups: vec![],
-            namespace: crate::identity::namespace_for(name),
-        }
-    }
-
-    #[test]
-    fn namespace_object_has_labels_annotation_and_psa() {
-        let ns = namespace_object(&cfg(), &user("Test.User@example.org"));
-        assert_eq!(
-            ns["metadata"]["name"],
-            json!(crate::identity::namespace_for("Test.User@example.org"))
-        );
-        let labels = &ns["metadata"]["labels"];
-        assert_eq!(labels["app.kubernetes.io/managed-by"], "kbatch");
-        assert_eq!(labels["pod-security.kubernetes.io/enforce"], "baseline");
-        assert_eq!(labels["pod-security.kubernetes.io/warn"], "baseline");
-        assert_eq!(
-            labels[USERNAME_KEY],
-            json!(username_label("Test.User@example.org"))
-        );
-        assert_eq!(
-            ns["metadata"]["annotations"][USERNAME_KEY],
-            "Test.User@example.org"
-        );
-        let none = ProvisionConfig {
-            psa_level: None,
-            ..cfg()
-        };
-        let ns = namespace_object(&none, &user("a"));
-        assert!(ns["metadata"]["labels"]
-            .get("pod-security.kubernetes.io/enforce")
-            .is_none());
-    }
-
-    #[test]
-    fn manifests_parse_and_get_namespace_and_labels() {
-        let text = "---\napiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: q\n  labels: {a: b}\nspec:\n  hard: {pods: \"5\"}\n---\n---\napiVersion: v1\nkind: LimitRange\nmetadata: {name: l}\n---\n";
-        let ms = parse_manifests_str(text).expect("valid");
-        assert_eq!(ms.len(), 2);
-        let m = manifest_for(&cfg(), &ms[0], "kbatch-a");
-        assert_eq!(m["metadata"]["namespace"], "kbatch-a");
-        assert_eq!(m["metadata"]["labels"]["a"], "b");
-        assert_eq!(
-            m["metadata"]["labels"]["app.kubernetes.io/managed-by"],
-            "kbatch"
-        );
-        assert!(parse_manifests_str("kind: X\nmetadata: {name: a}\n").is_err());
-        assert!(parse_manifests_str("a: [").is_err());
-    }
-
-    #[test]
-    fn role_binding_and_prefixes() {
-        let rb = role_binding(&cfg(), "edit", "jupyterhub:alice", "kbatch-alice");
-        assert_eq!(rb["roleRef"]["name"], "edit");
-        assert_eq!(rb["subjects"][0]["kind"], "User");
-        assert_eq!(rb["subjects"][0]["name"], "jupyterhub:alice");
-        assert_eq!(rb["metadata"]["namespace"], "kbatch-alice");
-        assert_eq!(api_prefix("v1"), "/api/v1");
-        assert_eq!(
-            api_prefix("networking.k8s.io/v1"),
-            "/apis/networking.k8s.io/v1"
-        );
-    }
 }

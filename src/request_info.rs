@@ -19,12 +19,21 @@ pub use query::{and_field_selector, check_field_selector, Query, QueryError, MAX
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathKind {
     /// Discovery and metadata: `/api`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>`, `/api/v1`,
-    /// `/version`, `/openapi/**`.
-    Discovery,
+    /// `/version`, `/openapi/**`, with the request's method (only `GET` and `HEAD` read them;
+    /// see [`PathKind::is_discovery_read`]).
+    Discovery(Method),
     /// A resource request under `/api/v1/…` or `/apis/<g>/<v>/…`.
     Resource(ResourceInfo),
     /// Anything else (`/healthz`, `/metrics`, `/logs`, unknown prefixes, `/api/v1/watch`).
     Other,
+}
+
+impl PathKind {
+    /// A discovery read: a discovery path with `GET` or `HEAD`. Other methods on discovery
+    /// paths are answered 405 by the proxy, never forwarded with its credential.
+    pub fn is_discovery_read(&self) -> bool {
+        matches!(self, PathKind::Discovery(m) if *m == Method::GET || *m == Method::HEAD)
+    }
 }
 
 /// A resource request, as RBAC sees it.
@@ -200,9 +209,9 @@ pub fn classify(method: &Method, path: &str, query: &Query, upgrade: bool) -> Pa
     let segs: Vec<&str> = trimmed.split('/').skip(1).collect();
     let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
         ["version"] | ["api"] | ["apis"] | ["api", _] | ["apis", _] | ["apis", _, _] => {
-            return PathKind::Discovery
+            return PathKind::Discovery(method.clone())
         }
-        ["openapi", ..] => return PathKind::Discovery,
+        ["openapi", ..] => return PathKind::Discovery(method.clone()),
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return PathKind::Other,
@@ -229,7 +238,7 @@ pub fn classify(method: &Method, path: &str, query: &Query, upgrade: bool) -> Pa
         _ => (None, rest, 0),
     };
     let (resource, name, sub) = match parts {
-        [] => return PathKind::Discovery,
+        [] => return PathKind::Discovery(method.clone()),
         [res] => (*res, None, None),
         [res, name] => (*res, Some(*name), None),
         [res, name, sub, ..] => (*res, Some(*name), Some(*sub)),

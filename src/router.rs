@@ -157,6 +157,7 @@ async fn handle_inner(
         Decision::Allow => (path, BodyNamespace::Keep),
         Decision::Deny(message) => return Err(ProxyError::Forbidden(message)),
         Decision::BadRequest(message) => return Err(ProxyError::BadRequest(message)),
+        Decision::MethodNotAllowed => return Err(ProxyError::MethodNotAllowed),
         Decision::Review(review) => return answer_review(state, &user, &kind, review, req).await,
         Decision::Rewrite {
             path: new_path,

@@ -165,6 +165,9 @@ pub enum Decision {
     Deny(String),
     /// Refuse with a 400 `Status` carrying this message.
     BadRequest(String),
+    /// Refuse with a 405 `Status`, as kube-apiserver answers a method a path does not serve
+    /// (discovery paths are read-only; writing them is never forwarded).
+    MethodNotAllowed,
 }
 
 /// Attributes the policy looks at: a request, or a `SelfSubjectAccessReview`'s
@@ -407,7 +410,8 @@ fn body_namespace(r: &ResourceInfo, target: &str, from: Option<&str>) -> BodyNam
 /// returned them.
 pub fn decide(cfg: &ScopeConfig, kind: &PathKind, query: &Query, subject: &Subject) -> Decision {
     let r = match kind {
-        PathKind::Discovery => return Decision::Allow,
+        PathKind::Discovery(_) if kind.is_discovery_read() => return Decision::Allow,
+        PathKind::Discovery(_) => return Decision::MethodNotAllowed,
         PathKind::Other => {
             return Decision::Deny(format!(
                 "forbidden: User \"{}\" cannot access this path through kbatch-proxy",

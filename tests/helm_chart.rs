@@ -266,7 +266,12 @@ fn hub_token_only_reaches_the_pod_through_a_secret() {
 fn service_account_mode_rbac_grants_what_the_proxy_forwards_to_its_service_account() {
     let r = render(json!({}));
     for (group, resource, verbs) in [
-        ("", "namespaces", &["get", "list", "watch", "create"][..]),
+        // patch: provisioning reconciles labels of (and adopts) existing user namespaces.
+        (
+            "",
+            "namespaces",
+            &["get", "list", "watch", "create", "patch"][..],
+        ),
         (
             "batch",
             "jobs",
@@ -297,7 +302,7 @@ fn service_account_mode_rbac_grants_what_the_proxy_forwards_to_its_service_accou
     }
     for (group, resource, verb) in [
         ("", "namespaces", "delete"),
-        ("", "namespaces", "patch"),
+        ("", "namespaces", "update"),
         ("", "users", "impersonate"),
         ("", "groups", "impersonate"),
         ("rbac.authorization.k8s.io", "rolebindings", "create"),

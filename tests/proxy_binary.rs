@@ -19,7 +19,7 @@ fn runs_from_environment_and_stops_on_sigterm() {
     let name = hub.new_user("bin", &[KBATCH_USERS_GROUP]);
     let token = hub.token_for(&name, None);
     let ns = namespace_for(&name);
-    c.kubectl("1.33", None).ok(&["create", "namespace", &ns]);
+    c.create_user_namespace(&ns, &name);
     let mut child = Command::new(env!("CARGO_BIN_EXE_kbatch-proxy"))
         .env("KUBECONFIG", c.admin_kubeconfig(None))
         .env("JUPYTERHUB_API_URL", hub.api_url())

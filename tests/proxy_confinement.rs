@@ -212,3 +212,52 @@ fn a_kubeconfig_without_a_namespace_works() {
         "nothing landed in default: {defaults}"
     );
 }
+
+/// Discovery paths go upstream with the proxy's credential, so only reads pass: a write is
+/// kube-apiserver's 405 and never reaches the API server.
+#[test]
+fn discovery_paths_refuse_writes_with_405() {
+    let (c, handle) = Cluster::start_standin(kube_standin::server::StandInConfig::default(), &[]);
+    let hub = Hub::shared();
+    let proxy = Proxy::start(&c, &hub.api_url(), &[]);
+    let user = hub.kbatch_user("disc-writer");
+    let k = proxy.kubectl(&c, "1.33", &user.token, &user.namespace);
+    let body = c.dir.path().join("discovery-body.json");
+    std::fs::write(&body, r#"{"kind":"Status"}"#).expect("write body");
+    let body = body.to_str().expect("utf-8 path");
+    let paths = ["/api", "/apis", "/version", "/openapi/v2"];
+    let before = handle.state.audit().len();
+    for path in paths {
+        for args in [
+            &["create", "--raw", path, "-f", body][..],
+            &["replace", "--raw", path, "-f", body][..],
+            &["delete", "--raw", path][..],
+        ] {
+            let err = k.fails(args);
+            assert!(
+                err.contains("Error from server (MethodNotAllowed)")
+                    && err.contains(
+                        "the server does not allow this method on the requested resource"
+                    ),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    let reached: Vec<_> = handle
+        .state
+        .audit()
+        .into_iter()
+        .skip(before)
+        .filter(|e| e.method != "GET")
+        .map(|e| format!("{} {}", e.method, e.uri))
+        .collect();
+    assert_eq!(
+        reached,
+        Vec::<String>::new(),
+        "no write reached the API server"
+    );
+    for path in paths {
+        let out = k.ok(&["get", "--raw", path]);
+        assert!(!out.is_empty(), "GET {path} still served");
+    }
+}

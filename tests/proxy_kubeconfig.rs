@@ -32,9 +32,7 @@ fn setup(base: &str) -> Setup {
     let name = hub.new_user(base, &[KBATCH_USERS_GROUP]);
     let token = hub.token_for(&name, None);
     let namespace = namespace_for(&name);
-    cluster
-        .kubectl("1.33", None)
-        .ok(&["create", "namespace", &namespace]);
+    cluster.create_user_namespace(&namespace, &name);
     let ca_file = cluster.dir.path().join("public-ca.crt");
     let proxy = Proxy::start(
         &cluster,

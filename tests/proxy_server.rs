@@ -19,7 +19,7 @@ fn user(c: &Cluster) -> (String, String) {
     let name = hub.new_user("sam", &[KBATCH_USERS_GROUP]);
     let token = hub.token_for(&name, None);
     let ns = namespace_for(&name);
-    c.kubectl("1.33", None).ok(&["create", "namespace", &ns]);
+    c.create_user_namespace(&ns, &name);
     (token, ns)
 }
 

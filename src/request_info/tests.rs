@@ -34,9 +34,22 @@ fn discovery_and_other_paths() {
         let q = Query::default();
         assert_eq!(
             classify(&Method::GET, p, &q, false),
-            PathKind::Discovery,
+            PathKind::Discovery(Method::GET),
             "{p}"
         );
+        assert!(
+            classify(&Method::GET, p, &q, false).is_discovery_read(),
+            "{p}"
+        );
+        assert!(
+            classify(&Method::HEAD, p, &q, false).is_discovery_read(),
+            "{p}"
+        );
+        for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND"] {
+            let kind = classify(&m(method), p, &q, false);
+            assert_eq!(kind, PathKind::Discovery(m(method)), "{method} {p}");
+            assert!(!kind.is_discovery_read(), "{method} {p} is not a read");
+        }
     }
     for p in [
         "/healthz",

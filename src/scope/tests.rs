@@ -21,6 +21,8 @@ enum Want {
     /// A substring of the message.
     Deny(&'static str),
     Bad(&'static str),
+    /// 405, as kube-apiserver answers a method a path does not serve.
+    NotAllowed,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +53,7 @@ fn check(cfg: &ScopeConfig, rows: &[(&str, &str, bool, Want)]) {
             (Review(k), Decision::Review(g)) => assert_eq!(k, g, "{ctx}"),
             (Deny(part), Decision::Deny(m)) => assert!(m.contains(part), "{ctx}: {m}"),
             (Bad(part), Decision::BadRequest(m)) => assert!(m.contains(part), "{ctx}: {m}"),
+            (NotAllowed, Decision::MethodNotAllowed) => {}
             (
                 Rewrite(path, query, body),
                 Decision::Rewrite {
@@ -129,6 +132,24 @@ fn discovery_and_own_namespace() {
         ("GET", "/apis/rbac.authorization.k8s.io/v1/namespaces/kbatch-alice/roles", false, Allow),
         ("GET", "/apis/rbac.authorization.k8s.io/v1/namespaces/kbatch-alice/rolebindings/rb", false, Allow),
     ]);
+}
+
+/// Discovery is read-only: writing it would go upstream with the proxy's credential.
+#[rustfmt::skip]
+#[test]
+fn discovery_paths_only_for_get_and_head() {
+    let cfg = ScopeConfig::default();
+    for path in ["/version", "/api", "/api/v1", "/apis", "/apis/batch", "/apis/batch/v1", "/openapi/v2", "/openapi/v3/apis/batch/v1"] {
+        check(&cfg, &[
+            ("GET", path, false, Allow),
+            ("HEAD", path, false, Allow),
+            ("POST", path, false, NotAllowed),
+            ("PUT", path, false, NotAllowed),
+            ("PATCH", path, false, NotAllowed),
+            ("DELETE", path, false, NotAllowed),
+            ("OPTIONS", path, false, NotAllowed),
+        ]);
+    }
 }
 
 #[rustfmt::skip]

@@ -153,6 +153,27 @@ impl Cluster {
         Kubectl::new(minor, self.admin_kubeconfig(namespace), self.dir.path())
     }
 
+    /// Create hub user `user`'s namespace `namespace` as the cluster admin, annotated for the
+    /// user as kbatch-proxy requires of a namespace that already exists.
+    pub fn create_user_namespace(&self, namespace: &str, user: &str) {
+        let obj = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": namespace,
+                "annotations": {"kbatch.jupyter.org/username": user},
+            },
+        });
+        let out = self
+            .kubectl("1.33", None)
+            .run_with_stdin(&["create", "-f", "-"], Some(&obj.to_string()));
+        assert!(
+            out.status.success(),
+            "creating namespace {namespace}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A namespace name unique to this test run.
     pub fn unique_name(prefix: &str) -> String {
         format!(
