@@ -187,9 +187,9 @@ pub async fn run(
         identity = ?identity.mode,
         "kbatch-proxy starting"
     );
-    let policies = Arc::new(policy::Policies::new(
-        config.args.policy.policies_dir.clone(),
-    )?);
+    let source = config.args.policy.source();
+    let policies = Arc::new(policy::Policies::new(source.clone())?);
+    log_policies(&source, &policies.current());
     // The server's shutdown also ends the policy reload loop.
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let shutdown = async move {
@@ -223,4 +223,22 @@ pub async fn run(
     };
     server::serve(listener, tls, state, opts, shutdown).await;
     Ok(())
+}
+
+/// Say at start which policies are in force; running without any is worth a warning.
+fn log_policies(source: &policy::PolicySource, set: &policy::PolicySet) {
+    match source {
+        policy::PolicySource::Off => tracing::warn!(
+            "policies are off (--policies-dir none): requests reach the API server unjudged"
+        ),
+        policy::PolicySource::Builtin => tracing::info!(
+            policies = ?set.names(),
+            "built-in policies in force (the shipped policies/; set --policies-dir to replace them)"
+        ),
+        policy::PolicySource::Dir(dir) => tracing::info!(
+            dir = %dir.display(),
+            policies = ?set.names(),
+            "policies loaded"
+        ),
+    }
 }

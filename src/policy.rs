@@ -1,7 +1,8 @@
 //! Admission-style policies (pure engine): policy files from `policies/` are parsed into a
 //! [`PolicySet`] that decides, for one request's object, which mutations (lenient RFC 6902
 //! JSON patch) apply and which deny rules fire, by mode (enforce / warn / audit).
-//! [`Policies`] is the live set, reloaded when the directory's content changes.
+//! [`Policies`] is the live set: the built-in one ([`builtin`], the default), a directory's
+//! (reloaded when its content changes) or, explicitly, none ([`PolicySource`]).
 //!
 //! The file format is documented in `policies/README.md`. In short:
 //!
@@ -28,6 +29,7 @@
 //! order in the file); then every matching policy's deny rules look at the final object.
 //! An `audit` policy changes nothing: its mutations are only reported.
 
+pub mod builtin;
 pub mod cli;
 pub mod kinds;
 pub mod patch;
@@ -336,7 +338,9 @@ impl PolicySet {
 
     /// Mutate and judge `object` for this request.
     pub fn evaluate(&self, target: &Target, subject: &Subject, object: Value) -> Evaluation {
-        let shape = Shape::of(&object, target.group, target.resource);
+        // The URL decides what kube-apiserver decodes the body as; the body's `kind` must not
+        // choose which places the aliases name (a Pod sent as `kind: Secret` is still a Pod).
+        let shape = Shape::of_target(target.group, target.resource, target.subresource);
         let label = crate::identity::username_label(subject.user);
         let groups = subject.groups.join(",");
         let ph = Placeholders {
@@ -529,7 +533,7 @@ fn check_idempotent(mutations: &[Mutation]) -> Result<(), String> {
         groups: "sample-a,sample-b",
     };
     for sample in samples() {
-        let shape = Shape::of(&sample, "", "");
+        let shape = Shape::of_kind(sample.get("kind").and_then(Value::as_str).unwrap_or(""));
         let mut once = sample.clone();
         if !matches!(
             patch::apply(&mut once, shape, mutations, &ph),
@@ -556,11 +560,48 @@ fn check_idempotent(mutations: &[Mutation]) -> Result<(), String> {
     Ok(())
 }
 
+/// The value of `--policies-dir` that turns policies off.
+pub const POLICIES_OFF: &str = "none";
+
+/// Where the policies come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// The shipped `policies/`, embedded in the binary ([`builtin`]); never reloaded.
+    Builtin,
+    /// A directory, reloaded when its content changes.
+    Dir(PathBuf),
+    /// No policies at all (`--policies-dir none`).
+    Off,
+}
+
+impl PolicySource {
+    /// From a `--policies-dir` / `--dir` value: unset → built-in, `none` → off, else a
+    /// directory (`./none` names a directory called `none`).
+    pub fn from_flag(dir: Option<&Path>) -> Self {
+        match dir {
+            None => PolicySource::Builtin,
+            Some(d) if d.as_os_str() == POLICIES_OFF => PolicySource::Off,
+            Some(d) => PolicySource::Dir(d.to_path_buf()),
+        }
+    }
+
+    /// The set it names, loaded now.
+    pub fn load(&self) -> Result<PolicySet, PolicyError> {
+        match self {
+            PolicySource::Builtin => builtin::set(),
+            PolicySource::Dir(d) => PolicySet::load_dir(d),
+            PolicySource::Off => Ok(PolicySet::empty()),
+        }
+    }
+}
+
 /// Flags for policies.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PolicyArgs {
-    /// Directory of policy files (`*.yaml`, `*.yml`); no policies when unset.
-    #[arg(long, env = "KBATCH_POLICIES_DIR")]
+    /// Directory of policy files (`*.yaml`, `*.yml`), reloaded when it changes. Unset: the
+    /// built-in set (the project's `policies/`, embedded in the binary). `none`: no policies
+    /// at all (logged as a warning at start).
+    #[arg(long, env = "KBATCH_POLICIES_DIR", value_name = "DIR|none")]
     pub policies_dir: Option<PathBuf>,
     /// Seconds between checks of the policies directory for changes (0: never reload).
     #[arg(long, env = "KBATCH_POLICY_RELOAD_INTERVAL", default_value_t = 10)]
@@ -581,7 +622,16 @@ impl PolicyArgs {
     pub fn reload_interval(&self) -> Duration {
         Duration::from_secs(self.policy_reload_interval)
     }
+
+    /// Where the policies come from.
+    pub fn source(&self) -> PolicySource {
+        PolicySource::from_flag(self.policies_dir.as_deref())
+    }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_endpoints;
+#[cfg(test)]
+mod tests_tenancy;

@@ -611,10 +611,22 @@ fn config_files_and_policies_are_configmaps() {
         "policies": {"files": {"extra.yaml": "# changed\n"}},
     }));
     assert_eq!(before, annotations(&only_policy));
-    // Policies off: no ConfigMap, no variable.
+    // No policies ConfigMap: no variable, so the proxy enforces its built-in set.
     let r = render(json!({"policies": {"enabled": false}}));
     assert!(r.of_kind("ConfigMap").is_empty());
     assert_eq!(r.env("KBATCH_POLICIES_DIR"), None);
+    // Policies off only when asked: `none`, no ConfigMap, no mount.
+    let r = render(json!({"policies": {"off": true}}));
+    assert!(r.of_kind("ConfigMap").is_empty());
+    assert_eq!(r.env("KBATCH_POLICIES_DIR").as_deref(), Some("none"));
+    let deployment = r.one("Deployment");
+    let volumes = &deployment["spec"]["template"]["spec"]["volumes"];
+    assert!(
+        volumes
+            .as_array()
+            .is_none_or(|v| v.iter().all(|m| m["name"] != "policies")),
+        "{volumes}"
+    );
 }
 
 #[test]

@@ -200,7 +200,6 @@ fn usage_and_load_errors_exit_2() {
     let bad_dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(bad_dir.path().join("bad.yaml"), "name: x\nmatch: {}\n").expect("write");
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
-        (vec!["--user", "a"], "x: 1", "--dir"),
         (vec!["--dir", d], "x: 1", "--user"),
         (
             vec!["--dir", "/nonexistent/policies", "--user", "a"],
@@ -236,6 +235,41 @@ fn usage_and_load_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(fragment), "{args:?}: {stderr}");
     }
+}
+
+const PRIVILEGED_POD: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: root
+spec:
+  containers:
+    - name: main
+      image: busybox
+      securityContext:
+        privileged: true
+"#;
+
+/// Without `--dir` the built-in set (the proxy's default) judges; `--dir none` judges nothing.
+#[test]
+fn without_dir_the_built_in_policies_apply_and_none_turns_them_off() {
+    let out = check(&["--user", "alice"], PRIVILEGED_POD);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Pod/root: DENIED: policy pod-security-baseline: privileged containers are not allowed (spec.containers[0].securityContext.privileged: true)"
+        ),
+        "{stderr}"
+    );
+    let out = check(&["--dir", "none", "--user", "alice"], PRIVILEGED_POD);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Pod/root: no policy applies") && stderr.contains("allowed (unchanged)"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).contains("privileged: true"));
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! through kbatch-proxy to the API stand-in, with the shipped `policies/` (and test-only policy
 //! files in temporary directories): refusals kubectl prints, warnings, mutations of objects
 //! created as JSON, YAML and protobuf, every patch type judged on its result, exec refused,
-//! and policies reloaded while a watch stays open.
+//! policies reloaded while a watch stays open, and the built-in set in force without a
+//! policies flag (`--policies-dir none` turns it off).
 
 mod support;
 
@@ -772,4 +773,56 @@ fn yaml_bodies_are_judged_and_forwarded_as_json_and_undecodable_ones_get_415() {
     let k = proxy.kubectl(&c, "1.33", &u.token, ns);
     let names = k.ok(&["get", "configmaps", "-n", ns, "-o", "name"]);
     assert!(!names.contains("configmap/big"), "{names}");
+}
+
+/// Protect by default: a proxy started without `--policies-dir` enforces the built-in set (a
+/// privileged pod is refused, also when its body claims `kind: Secret`); `--policies-dir none`
+/// turns policies off and the same pod is created.
+#[test]
+fn without_a_policies_flag_the_built_in_policies_refuse_a_privileged_pod_and_none_allows_it() {
+    let c = Cluster::start();
+    let u = Hub::shared().kbatch_user("builtin");
+    let ns = u.namespace.as_str();
+    let pods = format!("/api/v1/namespaces/{ns}/pods");
+    let pod = |name: &str, kind: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"{kind}","metadata":{{"name":"{name}"}},"spec":{{"containers":[{{"name":"m","image":"busybox","securityContext":{{"privileged":true}}}}]}}}}"#
+        )
+    };
+    let default = Proxy::start(&c, &Hub::shared().api_url(), &[]);
+    for (name, kind) in [("priv-default", "Pod"), ("priv-as-secret", "Secret")] {
+        let (status, body) = raw(
+            &default,
+            &c,
+            &u.token,
+            ("POST", &pods, "application/json"),
+            pod(name, kind).as_bytes(),
+            false,
+        );
+        assert_eq!(status, 403, "{kind}: {body}");
+        assert!(
+            body.contains("policy pod-security-baseline: privileged containers are not allowed (spec.containers[0].securityContext.privileged: true)"),
+            "{kind}: {body}"
+        );
+    }
+    default.shutdown();
+    let off = Proxy::start(&c, &Hub::shared().api_url(), &["--policies-dir", "none"]);
+    let (status, body) = raw(
+        &off,
+        &c,
+        &u.token,
+        ("POST", &pods, "application/json"),
+        pod("priv-off", "Pod").as_bytes(),
+        false,
+    );
+    assert_eq!(status, 201, "{body}");
+    let created: Value = serde_json::from_str(&body).expect("json answer");
+    assert_eq!(
+        created["spec"]["containers"][0]["securityContext"]["privileged"],
+        true
+    );
+    assert!(
+        created["metadata"]["labels"].get(USERNAME_KEY).is_none(),
+        "no policy, no username label: {created}"
+    );
 }

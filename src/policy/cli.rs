@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::kinds::{resource_for_kind, split_api_version};
-use super::{PolicySet, Subject, Target};
+use super::{PolicySource, Subject, Target};
 
 /// Exit status: every object allowed.
 pub const EXIT_ALLOWED: u8 = 0;
@@ -44,9 +44,10 @@ pub enum PolicySubcommand {
 /// `kbatch-proxy policy check` arguments.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// Directory of policy files.
-    #[arg(long)]
-    pub dir: PathBuf,
+    /// Directory of policy files (default: the built-in set, the proxy's default; `none`:
+    /// no policies).
+    #[arg(long, value_name = "DIR|none")]
+    pub dir: Option<PathBuf>,
     /// Hub user name.
     #[arg(long)]
     pub user: String,
@@ -107,7 +108,9 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
 }
 
 fn check_inner(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, String> {
-    let set = PolicySet::load_dir(&args.dir).map_err(|e| e.to_string())?;
+    let set = PolicySource::from_flag(args.dir.as_deref())
+        .load()
+        .map_err(|e| e.to_string())?;
     let text = if args.file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -145,6 +148,8 @@ fn check_inner(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Re
             .and_then(Value::as_str)
             .ok_or("an object has no kind")?
             .to_string();
+        // The same target-based path as a request: the resource (and with it the shape the
+        // aliases use) comes from apiVersion and kind, as kubectl would derive the URL.
         let (group, version) = split_api_version(&api_version);
         let resource = resource_for_kind(group, &kind);
         let target = Target {

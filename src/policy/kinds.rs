@@ -2,8 +2,6 @@
 //! `$podMetadata`, `$jobSpec`, `$jobMetadata` aliases), and the kind → resource table the
 //! `policy check` CLI uses (pure).
 
-use serde_json::Value;
-
 /// The shape of an object, as far as the aliases care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -22,15 +20,28 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// The shape of `object`, from its `kind`, else from the request's group and resource.
-    pub fn of(object: &Value, group: &str, resource: &str) -> Shape {
-        match object.get("kind").and_then(Value::as_str) {
-            Some(kind) => Shape::of_kind(kind),
-            None => Shape::of_resource(group, resource),
+    /// The shape of the object a request to `group`/`resource`/`subresource` carries: what
+    /// kube-apiserver decodes the body as, which the URL decides (never the body's `kind`,
+    /// which the API server ignores for the type: it only checks it, case-insensitively).
+    ///
+    /// The resource itself, its `status` subresource (the whole object is sent) and, for
+    /// Pods, `ephemeralcontainers` and `resize` carry the resource's kind; every other
+    /// subresource (`scale`, `binding`, `eviction`, `exec`, …) carries no pod spec.
+    pub fn of_target(group: &str, resource: &str, subresource: Option<&str>) -> Shape {
+        let carries_object = match subresource.unwrap_or("") {
+            "" | "status" => true,
+            "ephemeralcontainers" | "resize" => group.is_empty() && resource == "pods",
+            _ => false,
+        };
+        if carries_object {
+            Shape::of_resource(group, resource)
+        } else {
+            Shape::Other
         }
     }
 
-    /// The shape of a kind name.
+    /// The shape of a kind name (the `policy check` CLI's manifests and the load-time
+    /// samples; requests use [`Shape::of_target`]).
     pub fn of_kind(kind: &str) -> Shape {
         match kind {
             "Pod" => Shape::Pod,
@@ -44,7 +55,7 @@ impl Shape {
         }
     }
 
-    /// The shape of a resource (used when a body carries no `kind`).
+    /// The shape of a resource itself (no subresource).
     pub fn of_resource(group: &str, resource: &str) -> Shape {
         match (group, resource) {
             ("", "pods") => Shape::Pod,

@@ -1,7 +1,7 @@
 //! The live policy set ([`Policies`]) and its reload: the directory is read whole, hashed,
 //! and re-parsed only when the hash changes; an invalid new set is logged and the previous
 //! set stays in force. In-flight requests keep the `Arc<PolicySet>` they started with, so a
-//! reload never drops or disturbs a connection.
+//! reload never drops or disturbs a connection. The built-in set (and none) never reloads.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{PolicyError, PolicySet};
+use super::{PolicyError, PolicySet, PolicySource};
 
 /// The live, reloadable policy set.
 #[derive(Debug)]
 pub struct Policies {
+    /// The directory to reload from (`None`: the built-in set or none, which never change).
     dir: Option<PathBuf>,
     current: RwLock<Arc<PolicySet>>,
     /// Hash of the directory content last looked at (loaded or rejected).
@@ -24,20 +25,22 @@ pub struct Policies {
 /// Outcome of one reload check.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reload {
-    /// No directory, or its content did not change.
+    /// No directory (built-in set, or none), or its content did not change.
     Unchanged,
     /// A new set is in force.
     Loaded,
 }
 
 impl Policies {
-    /// Load the policies of `dir` (`None` → no policies).
-    pub fn new(dir: Option<PathBuf>) -> Result<Self, PolicyError> {
-        let (set, seen) = match &dir {
-            None => (PolicySet::empty(), None),
-            Some(d) => {
-                let files = read_dir(d)?;
-                (PolicySet::from_files(&files)?, Some(fingerprint(&files)))
+    /// Load the policies of `source`; only a directory is ever reloaded.
+    pub fn new(source: PolicySource) -> Result<Self, PolicyError> {
+        let (dir, set, seen) = match source {
+            PolicySource::Builtin => (None, source.load()?, None),
+            PolicySource::Off => (None, PolicySet::empty(), None),
+            PolicySource::Dir(d) => {
+                let files = read_dir(&d)?;
+                let set = PolicySet::from_files(&files)?;
+                (Some(d), set, Some(fingerprint(&files)))
             }
         };
         Ok(Policies {

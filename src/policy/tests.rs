@@ -7,16 +7,16 @@ use super::reload::Reload;
 use super::*;
 
 /// The shipped policies directory.
-fn shipped_dir() -> PathBuf {
+pub(super) fn shipped_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")
 }
 
 /// The shipped policies.
-fn shipped() -> PolicySet {
+pub(super) fn shipped() -> PolicySet {
     PolicySet::load_dir(&shipped_dir()).expect("shipped policies load")
 }
 
-fn target<'a>(verb: &'a str, group: &'a str, resource: &'a str) -> Target<'a> {
+pub(super) fn target<'a>(verb: &'a str, group: &'a str, resource: &'a str) -> Target<'a> {
     Target {
         verb,
         group,
@@ -28,7 +28,7 @@ fn target<'a>(verb: &'a str, group: &'a str, resource: &'a str) -> Target<'a> {
 
 const NO_GROUPS: &[String] = &[];
 
-fn alice() -> Subject<'static> {
+pub(super) fn alice() -> Subject<'static> {
     Subject {
         user: "alice",
         namespace: "kbatch-alice",
@@ -37,7 +37,7 @@ fn alice() -> Subject<'static> {
 }
 
 /// (apiVersion, kind, group, resource) of every kind with a pod spec.
-const POD_KINDS: &[(&str, &str, &str, &str)] = &[
+pub(super) const POD_KINDS: &[(&str, &str, &str, &str)] = &[
     ("v1", "Pod", "", "pods"),
     ("batch/v1", "Job", "batch", "jobs"),
     ("batch/v1", "CronJob", "batch", "cronjobs"),
@@ -50,12 +50,17 @@ const POD_KINDS: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// A minimal pod spec that the baseline allows.
-fn plain_pod_spec() -> Value {
+pub(super) fn plain_pod_spec() -> Value {
     json!({"containers": [{"name": "main", "image": "busybox", "command": ["true"]}]})
 }
 
 /// An object of `kind` carrying `pod_spec` (and `pod_annotations`) wherever that kind keeps it.
-fn wrap(api_version: &str, kind: &str, pod_spec: Value, pod_annotations: Value) -> Value {
+pub(super) fn wrap(
+    api_version: &str,
+    kind: &str,
+    pod_spec: Value,
+    pod_annotations: Value,
+) -> Value {
     let template = json!({"metadata": {"annotations": pod_annotations}, "spec": pod_spec});
     let meta = json!({"name": "x"});
     match kind {
@@ -573,18 +578,31 @@ fn every_shipped_file_loads_with_its_policies() {
     assert_eq!(
         set.files(),
         [
+            "control-plane-nodes.yaml",
             "job-ttl.yaml",
+            "pod-disruption-budgets.yaml",
             "pod-security-baseline.yaml",
-            "username.yaml"
+            "priority-class.yaml",
+            "service-account-tokens.yaml",
+            "services.yaml",
+            "username.yaml",
+            "volume-claims.yaml",
         ]
     );
     assert_eq!(
         set.names(),
         [
+            "control-plane-nodes",
             "job-ttl",
+            "pod-disruption-budgets",
             "pod-security-baseline",
             "no-node-name",
-            "username"
+            "no-pod-binding",
+            "priority-class",
+            "service-account-tokens",
+            "services",
+            "username",
+            "volume-claims",
         ]
     );
     // Each file also loads on its own.
@@ -883,7 +901,14 @@ fn lenient_patch_semantics_and_placeholders() {
     for (what, ops, object, want) in cases {
         let yaml = format!("name: p\nmatch: {{resources: ['*']}}\nmutate: {ops}");
         let set = one(&yaml).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let eval = set.evaluate(&target("create", "", "pods"), &subject, object.clone());
+        // The URL decides the shape: send each object to its kind's endpoint.
+        let (group, resource) = match object.get("kind").and_then(Value::as_str) {
+            Some("CronJob") => ("batch", "cronjobs"),
+            Some("Job") => ("batch", "jobs"),
+            Some("ConfigMap") => ("", "configmaps"),
+            _ => ("", "pods"),
+        };
+        let eval = set.evaluate(&target("create", group, resource), &subject, object.clone());
         assert_eq!(eval.denied, None, "{what}");
         assert_eq!(eval.changed, want != object, "{what}");
         assert_eq!(eval.object, want, "{what}");
@@ -1008,7 +1033,7 @@ fn reload_picks_up_changes_and_keeps_the_old_set_on_errors() {
     );
     write(dir.path(), "ignored.txt", "not a policy");
     write(dir.path(), ".hidden.yaml", "not: [valid");
-    let policies = Policies::new(Some(dir.path().to_path_buf())).expect("loads");
+    let policies = Policies::new(PolicySource::Dir(dir.path().to_path_buf())).expect("loads");
     assert_eq!(policies.current().names(), ["a"]);
     assert_eq!(policies.reload_now().expect("same"), Reload::Unchanged);
     let before = policies.current();
@@ -1048,8 +1073,8 @@ fn reload_picks_up_changes_and_keeps_the_old_set_on_errors() {
     assert_eq!(policies.reload_now().expect("fixed"), Reload::Loaded);
     assert_eq!(policies.current().names(), ["a2"]);
 
-    assert!(Policies::new(Some(dir.path().join("missing"))).is_err());
-    let none = Policies::new(None).expect("none");
+    assert!(Policies::new(PolicySource::Dir(dir.path().join("missing"))).is_err());
+    let none = Policies::new(PolicySource::Off).expect("none");
     assert!(none.current().is_empty());
     assert_eq!(none.reload_now().expect("none"), Reload::Unchanged);
 }
@@ -1062,8 +1087,9 @@ async fn spawned_reload_follows_the_directory_until_shutdown() {
         "p.yaml",
         "name: one\nmatch: {resources: [pods]}\ndeny: [{message: m}]",
     );
-    let policies =
-        std::sync::Arc::new(Policies::new(Some(dir.path().to_path_buf())).expect("loads"));
+    let policies = std::sync::Arc::new(
+        Policies::new(PolicySource::Dir(dir.path().to_path_buf())).expect("loads"),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     policies.spawn_reload(Duration::from_millis(20), async {
         let _ = stopped.await;
@@ -1111,7 +1137,7 @@ fn reload_follows_configmap_symlink_swaps() {
     );
     symlink("..v1", d.join("..data")).expect("link");
     symlink("..data/p.yaml", d.join("p.yaml")).expect("link");
-    let policies = Policies::new(Some(d.to_path_buf())).expect("loads");
+    let policies = Policies::new(PolicySource::Dir(d.to_path_buf())).expect("loads");
     assert_eq!(policies.current().names(), ["v1"]);
     std::fs::create_dir(d.join("..v2")).expect("mkdir");
     write(
