@@ -1,21 +1,26 @@
-//! Admission: the I/O around the policy engine ([`crate::policy`]). For a resource request the
-//! current policy set matches, the body is collected (up to `--max-request-body`, 413 beyond),
-//! decoded ([`crate::decode`]), judged and forwarded as JSON; denials become a 403 `Status`
-//! naming the policy, warnings `Warning: 299` headers (kubectl prints them), audits log lines.
+//! Admission: the I/O around the policy engine ([`crate::policy`]). Bodies are collected (up to
+//! `--max-request-body`, 413 beyond) and decoded ([`crate::decode`]) exactly as kube-apiserver
+//! reads them (ambiguous bodies refused, type meta held to the endpoint), judged, and forwarded
+//! as the proxy's own JSON; denials become a 403 `Status` naming the policy, warnings
+//! `Warning: 299` headers (kubectl prints them), audits log lines.
 //!
-//! - `create`/`update`: the decoded body is judged and the (possibly mutated) object forwarded.
-//! - `patch` (JSON, merge, strategic merge, server-side apply): the patch is first sent with
+//! - `create`/`update`: every body is decoded and re-encoded, policies or not, so the API server
+//!   never decodes bytes the proxy read differently; the (possibly mutated) object is forwarded.
+//! - `patch` (JSON, merge, strategic merge, server-side apply), when a policy matches or the body
+//!   namespace needs reconciling: the patch, as the proxy read it, is first sent with
 //!   `dryRun=All`, so the API server computes the object as it would be after the patch; that
 //!   object is judged. If policies mutate it, the mutated object is committed with a `PUT`
-//!   carrying the dry run's `resourceVersion` (a concurrent change → 409); otherwise the original
-//!   patch is forwarded with a `resourceVersion` precondition injected, so what was judged is
-//!   what gets written. A patch that creates (server-side apply of a new object) is forwarded
-//!   as is, or committed as a `create` when mutated.
+//!   carrying the dry run's `resourceVersion` (a concurrent change → 409); otherwise the patch
+//!   is forwarded with a `resourceVersion` precondition injected (patches that could remove it
+//!   are refused), so what was judged is what gets written. A patch that creates (server-side
+//!   apply of a new object) is forwarded without precondition, or committed as a `create` when
+//!   mutated.
 //! - `pods/exec|attach|portforward` (GET or POST, before the upgrade): judged as `create` of the
 //!   subresource, the object being `PodExecOptions`/`PodAttachOptions`/`PodPortForwardOptions`
 //!   built from the query.
 //!
-//! Requests no policy matches are streamed untouched; their bodies are never collected.
+//! Other requests (reads, deletes, `proxy` subresources, unmatched patches and connects) are
+//! streamed untouched; their bodies are never collected.
 
 use bytes::Bytes;
 use http::header::{
@@ -390,7 +395,77 @@ pub fn has_precondition(patch_type: PatchType, patch: &Value) -> bool {
     }
 }
 
+/// The answer of a dry run: the computed object and whether it would be created, or the API
+/// server's refusal, which is the client's answer.
+enum DryRun {
+    /// The object the patch would produce, its `resourceVersion`, and whether it creates.
+    Object {
+        object: Value,
+        resource_version: Option<String>,
+        creates: bool,
+    },
+    /// An error answer (404, 409, 422, …), relayed unchanged.
+    Refused(Response<ProxyBody>),
+}
+
+/// Send `body` as a patch of `patch_type` with `dryRun=All` and read the answer.
+#[allow(clippy::too_many_arguments)]
+async fn dry_run(
+    state: &AppState,
+    parts: &http::request::Parts,
+    path: &str,
+    patch_type: PatchType,
+    body: &Bytes,
+    identity: &[(HeaderName, HeaderValue)],
+) -> Result<DryRun, ProxyError> {
+    let mut headers = parts.headers.clone();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.remove(ACCEPT_ENCODING);
+    set_json_body(&mut headers, content_type_of(patch_type), body.len());
+    let dry_query = set_param(parts.uri.query(), "dryRun", "All");
+    let dry = Request::builder()
+        .method(Method::PATCH)
+        .uri(uri(path, Some(&dry_query))?)
+        .body(full(body.clone()))
+        .map_err(|e| ProxyError::Internal(e.to_string()))?;
+    let dry = with_headers(dry, headers);
+    let resp = forward(state, dry, path, identity).await?;
+    let (rparts, rbody) = resp.into_parts();
+    let rbytes = rbody
+        .collect()
+        .await
+        .map_err(|e| ProxyError::BadGateway(e.to_string()))?
+        .to_bytes();
+    if !rparts.status.is_success() {
+        return Ok(DryRun::Refused(Response::from_parts(rparts, full(rbytes))));
+    }
+    let object: Value = serde_json::from_slice(&rbytes).map_err(|e| {
+        ProxyError::BadGateway(format!("the dry-run answer is not a JSON object: {e}"))
+    })?;
+    let resource_version = object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let creates = rparts.status == StatusCode::CREATED || resource_version.is_none();
+    Ok(DryRun::Object {
+        object,
+        resource_version,
+        creates,
+    })
+}
+
 /// One dry run → judge → commit cycle.
+///
+/// The commit keeps the client's patch whenever it can, so the API server applies the patch
+/// itself (server-side apply stays an apply by the client's field manager, with `Apply` in
+/// `managedFields`): unmutated, the patch goes as it is, with a `resourceVersion`
+/// precondition. When policies mutate the result of a server-side apply, the mutations are
+/// made to the apply configuration itself (so the client's manager owns them), which is dry
+/// run and judged once more, then committed as an apply. Only a mutated merge,
+/// strategic-merge or JSON patch (or an apply whose mutations the configuration cannot carry)
+/// is committed as the whole judged object, without what the API server manages itself
+/// ([`strip_server_fields`]).
 #[allow(clippy::too_many_arguments)]
 async fn patch_once(
     state: &AppState,
@@ -405,82 +480,89 @@ async fn patch_once(
     identity: &[(HeaderName, HeaderValue)],
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let query = parts.uri.query().map(str::to_owned);
+    let who = subject(user);
 
     // 1. Dry run: the API server computes the patched object.
-    let mut headers = parts.headers.clone();
-    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    headers.remove(ACCEPT_ENCODING);
-    set_json_body(&mut headers, content_type_of(patch_type), bytes.len());
-    let dry_query = set_param(query.as_deref(), "dryRun", "All");
-    let dry = Request::builder()
-        .method(Method::PATCH)
-        .uri(uri(path, Some(&dry_query))?)
-        .body(full(bytes.clone()))
-        .map_err(|e| ProxyError::Internal(e.to_string()))?;
-    let dry = with_headers(dry, headers);
-    let resp = forward(state, dry, path, identity).await?;
-    let (rparts, rbody) = resp.into_parts();
-    let rbytes = rbody
-        .collect()
-        .await
-        .map_err(|e| ProxyError::BadGateway(e.to_string()))?
-        .to_bytes();
-    if !rparts.status.is_success() {
-        // Upstream errors (404, 409, 422, …) are the client's answer, unchanged.
-        return Ok(Response::from_parts(rparts, full(rbytes)));
-    }
-    let result: Value = serde_json::from_slice(&rbytes).map_err(|e| {
-        ProxyError::BadGateway(format!("the dry-run answer is not a JSON object: {e}"))
-    })?;
-    let rv = result
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    let creates = rparts.status == StatusCode::CREATED || rv.is_none();
+    let (result, mut rv, creates) =
+        match dry_run(state, parts, path, patch_type, bytes, identity).await? {
+            DryRun::Refused(resp) => return Ok(resp),
+            DryRun::Object {
+                object,
+                resource_version,
+                creates,
+            } => (object, resource_version, creates),
+        };
     let verb = if creates { "create" } else { "patch" };
 
     // 2. Judge the patched object.
-    let ev = set.evaluate(&target(info, verb), &subject(user), result);
+    let ev = set.evaluate(&target(info, verb), &who, result);
     conclude(info, user, verb, &ev)?;
+    let mut warnings = ev.warnings.clone();
 
-    // 3. Commit.
-    let commit_q = commit_query(query.as_deref());
-    let (method, commit_path, body, content_type, q) = match (ev.changed, rv) {
-        (true, Some(rv)) => {
-            let mut obj = ev.object.clone();
-            set_resource_version(&mut obj, &rv);
-            let p = path.to_owned();
-            (Method::PUT, p, to_json(&obj)?, "application/json", commit_q)
-        }
-        (true, None) => {
-            let mut obj = ev.object.clone();
-            if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                m.remove("resourceVersion");
+    // 3. What to commit: the client's patch (possibly carrying the mutations), or the object.
+    let mut commit_patch = (!ev.changed).then(|| patch.clone());
+    if ev.changed && patch_type == PatchType::Apply {
+        let config = set
+            .evaluate(&target(info, verb), &who, patch.clone())
+            .object;
+        if config != *patch {
+            let cbytes = to_json(&config)?;
+            match dry_run(state, parts, path, patch_type, &cbytes, identity).await? {
+                DryRun::Refused(resp) => return Ok(resp),
+                DryRun::Object {
+                    object,
+                    resource_version,
+                    creates,
+                } => {
+                    let verb = if creates { "create" } else { "patch" };
+                    let again = set.evaluate(&target(info, verb), &who, object);
+                    conclude(info, user, verb, &again)?;
+                    if !again.changed {
+                        commit_patch = Some(config);
+                        rv = resource_version;
+                        warnings = again.warnings;
+                    }
+                }
             }
-            let p = collection_path(path).ok_or_else(|| {
-                ProxyError::BadRequest("a patch that creates must name the object".into())
-            })?;
-            (
-                Method::POST,
-                p,
-                to_json(&obj)?,
-                "application/json",
-                commit_q,
-            )
         }
-        (false, Some(rv)) => {
-            let pre = with_precondition(patch_type, patch.clone(), &rv);
+    }
+
+    // 4. Commit.
+    let (method, commit_path, body, content_type, q) = match (commit_patch, rv) {
+        (Some(p), Some(rv)) => {
+            let pre = with_precondition(patch_type, p, &rv);
             let ct = content_type_of(patch_type);
             (Method::PATCH, path.to_owned(), to_json(&pre)?, ct, query)
         }
-        (false, None) => (
+        (Some(p), None) => (
             Method::PATCH,
             path.to_owned(),
-            bytes.clone(),
+            to_json(&p)?,
             content_type_of(patch_type),
             query,
         ),
+        (None, Some(rv)) => {
+            let mut obj = ev.object.clone();
+            strip_server_fields(&mut obj, patch, false);
+            set_resource_version(&mut obj, &rv);
+            let q = commit_query(query.as_deref());
+            (
+                Method::PUT,
+                path.to_owned(),
+                to_json(&obj)?,
+                "application/json",
+                q,
+            )
+        }
+        (None, None) => {
+            let mut obj = ev.object.clone();
+            strip_server_fields(&mut obj, patch, true);
+            let p = collection_path(path).ok_or_else(|| {
+                ProxyError::BadRequest("a patch that creates must name the object".into())
+            })?;
+            let q = commit_query(query.as_deref());
+            (Method::POST, p, to_json(&obj)?, "application/json", q)
+        }
     };
     let mut headers = parts.headers.clone();
     set_json_body(&mut headers, content_type, body.len());
@@ -491,8 +573,55 @@ async fn patch_once(
         .map_err(|e| ProxyError::Internal(e.to_string()))?;
     let commit = with_headers(commit, headers);
     let mut resp = forward(state, commit, &commit_path, identity).await?;
-    add_warnings(resp.headers_mut(), &ev.warnings);
+    add_warnings(resp.headers_mut(), &warnings);
     Ok(resp)
+}
+
+/// Remove from a dry-run result what the API server manages itself, before the result is
+/// committed as a whole: `managedFields` always (the API server records the commit's manager
+/// itself); for a create also `uid`, `resourceVersion`, `creationTimestamp`, `generation`,
+/// `deletionTimestamp`, `selfLink`, `status`, and the addresses a dry run allocates only for
+/// show (a Service's `clusterIP`/`clusterIPs`, `nodePort`s, `healthCheckNodePort`) unless the
+/// client's patch asked for them.
+pub fn strip_server_fields(obj: &mut Value, patch: &Value, create: bool) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("managedFields");
+        if create {
+            for k in [
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "generation",
+                "deletionTimestamp",
+                "selfLink",
+            ] {
+                m.remove(k);
+            }
+        }
+    }
+    if !create {
+        return;
+    }
+    if let Some(o) = obj.as_object_mut() {
+        o.remove("status");
+    }
+    let asked = |p: &str| patch.pointer(p).is_some_and(|v| !v.is_null());
+    if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+        for k in ["clusterIP", "clusterIPs", "healthCheckNodePort"] {
+            if !asked(&format!("/spec/{k}")) {
+                spec.remove(k);
+            }
+        }
+        if let Some(Value::Array(ports)) = spec.get_mut("ports") {
+            for (i, port) in ports.iter_mut().enumerate() {
+                if !asked(&format!("/spec/ports/{i}/nodePort")) {
+                    if let Some(p) = port.as_object_mut() {
+                        p.remove("nodePort");
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn content_type_of(p: PatchType) -> &'static str {

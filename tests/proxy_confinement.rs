@@ -190,6 +190,35 @@ fn a_kubeconfig_without_a_namespace_works() {
                 "jsonpath={.metadata.namespace}/{.data.a}",
             ]);
             assert_eq!(got, format!("{}/{value}", u.namespace));
+            // Server-side apply stays an apply by kubectl's field manager, policies' mutations
+            // (the username label) included.
+            let cm_json: serde_json::Value = serde_json::from_str(&k.ok(&[
+                "get",
+                "configmap",
+                &format!("{cm}-ssa"),
+                "-o",
+                "json",
+                "--show-managed-fields",
+            ]))
+            .expect("json");
+            let managers: Vec<(String, String)> = cm_json["metadata"]["managedFields"]
+                .as_array()
+                .expect("managedFields")
+                .iter()
+                .map(|m| {
+                    (
+                        m["manager"].as_str().unwrap_or("").to_owned(),
+                        m["operation"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                managers,
+                vec![("kubectl".to_owned(), "Apply".to_owned())],
+                "{cm_json}"
+            );
+            let owned = cm_json["metadata"]["managedFields"][0]["fieldsV1"].to_string();
+            assert!(owned.contains("f:kbatch.jupyter.org/username"), "{owned}");
         }
         // A manifest naming another namespace is refused.
         let foreign = format!(

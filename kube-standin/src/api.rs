@@ -134,6 +134,22 @@ fn media_type(ct: Option<&str>) -> String {
         .to_ascii_lowercase()
 }
 
+/// kube-apiserver's `rest.BeforeCreate`/`BeforeUpdate` namespace check (`ValidNamespace`): a
+/// namespaced object naming a namespace other than the request's is refused, whether it came
+/// as a create or update body or out of a patch (a server-side apply configuration naming
+/// `default` sent to another namespace).
+fn check_body_namespace(res: &ResourceDef, obj: &Value, ns: &str) -> ApiResult<()> {
+    if !res.namespaced {
+        return Ok(());
+    }
+    match obj["metadata"]["namespace"].as_str() {
+        Some(b) if !b.is_empty() && b != ns => Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A decoded create/update body.
 #[derive(Debug)]
 pub struct Decoded {
@@ -514,16 +530,6 @@ impl Api {
         } = decode_body(res, call.content_type, call.body)?;
         let warnings = field_validation(res, &mut obj, &duplicates, &req.query)?;
         let ns = self.namespace_of(call);
-        if res.namespaced {
-            match obj["metadata"]["namespace"].as_str() {
-                Some(b) if !b.is_empty() && b != ns => {
-                    return Err(ApiError::bad_request(
-                        "the namespace of the provided object does not match the namespace sent on the request",
-                    ))
-                }
-                _ => {}
-            }
-        }
         let dry_run = req.query.dry_run()?;
         let created = self.create_object(res, &ns, obj.take(), call, dry_run)?;
         Ok(Reply {
@@ -542,6 +548,7 @@ impl Api {
         call: &Call<'_>,
         dry_run: bool,
     ) -> ApiResult<Value> {
+        check_body_namespace(res, &obj, ns)?;
         let t = now();
         {
             let meta = meta_mut(&mut obj);
@@ -659,18 +666,7 @@ impl Api {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        if res.namespaced {
-            if let Some(b) = obj["metadata"]["namespace"]
-                .as_str()
-                .filter(|b| !b.is_empty())
-            {
-                if b != ns {
-                    return Err(ApiError::bad_request(
-                        "the namespace of the provided object does not match the namespace sent on the request",
-                    ));
-                }
-            }
-        }
+        check_body_namespace(res, &obj, &ns)?;
         let old = self
             .store
             .get(res, &ns, &name)
@@ -711,6 +707,7 @@ impl Api {
             .as_str()
             .unwrap_or("")
             .to_string();
+        check_body_namespace(res, &new, &ns)?;
         new["kind"] = json!(res.kind);
         new["apiVersion"] = json!(res.api_version());
         if sub == "status" {

@@ -475,12 +475,23 @@ fn username_label_overrides_a_forged_one_and_skips_reviews_and_subresources() {
     for verb in ["get", "list", "watch", "delete"] {
         assert!(!set.matches(&target(verb, "", "pods"), &alice()), "{verb}");
     }
-    // Updates do not add the label (only create).
-    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-    assert!(!set.matches(&target("update", "", "configmaps"), &alice()));
-    let eval = set.evaluate(&target("update", "", "configmaps"), &alice(), cm.clone());
-    assert_eq!(eval.object, cm);
-    assert!(!eval.changed);
+    // Updates and patches keep the label (a server-side apply by the user owns it, so a later
+    // apply must carry it too), and may not change or remove it.
+    for verb in ["update", "patch"] {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c",
+            "labels": {"kbatch.jupyter.org/username": "mallory"}}});
+        let eval = set.evaluate(&target(verb, "", "configmaps"), &alice(), cm);
+        assert_eq!(
+            eval.object["metadata"]["labels"]["kbatch.jupyter.org/username"],
+            json!("alice"),
+            "{verb}"
+        );
+        assert!(eval.changed, "{verb}");
+        let labelled = eval.object.clone();
+        let again = set.evaluate(&target(verb, "", "configmaps"), &alice(), labelled.clone());
+        assert!(!again.changed, "{verb}: nothing to do once labelled");
+        assert_eq!(again.object, labelled);
+    }
 }
 
 #[test]
