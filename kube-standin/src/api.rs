@@ -11,6 +11,7 @@ use std::sync::Arc;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use http::StatusCode;
+use kube_decode::yaml::Mode;
 use serde_json::{json, Map, Value};
 
 use crate::auth::UserInfo;
@@ -193,8 +194,22 @@ pub fn decode_body(
             duplicates = kube_decode::json::duplicates(&node);
             node.to_value()
         }
-        "application/yaml" => serde_yaml::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
+        "application/yaml" => {
+            // As kube-apiserver: sigs.k8s.io/yaml's YAMLToJSON (yaml.v2, YAML 1.1), whose error
+            // `transformDecodeError` reports with a summary of the body.
+            let v = kube_decode::yaml::to_json(body, Mode::Kube).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the object provided is unrecognized (must be of type {kind}): {e} ({})",
+                    summarize_data(body)
+                ))
+            })?;
+            // An empty YAML body is JSON `null`, which decodes into the object as nothing.
+            if v.is_null() {
+                json!({})
+            } else {
+                v
+            }
+        }
         "application/vnd.kubernetes.protobuf" => proto::decode(body)?,
         _ => return Err(ApiError::unsupported_body()),
     };
@@ -243,6 +258,41 @@ pub fn decode_body(
         object: v,
         duplicates,
     })
+}
+
+/// apiserver's `summarizeData(body, 30)`: a body not starting with `{` is shown in hex.
+fn summarize_data(body: &[u8]) -> String {
+    let head = &body[..body.len().min(30)];
+    let more = if body.len() > 30 { " ..." } else { "" };
+    match body.first() {
+        None => "<empty>".into(),
+        Some(b'{') => format!("{}{more}", String::from_utf8_lossy(head)),
+        Some(_) => format!("{}{more}", hex(head)),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A server-side apply body, as kube-apiserver's apply patcher reads it: sigs.k8s.io/yaml's
+/// `Unmarshal` into a `map[string]interface{}` (YAML 1.1 via yaml.v2, then JSON).
+fn decode_apply_body(body: &[u8]) -> ApiResult<Value> {
+    let v = kube_decode::yaml::to_json(body, Mode::Kube).map_err(|e| {
+        ApiError::bad_request(format!(
+            "error decoding YAML: error converting YAML to JSON: {e}"
+        ))
+    })?;
+    let go_type = match &v {
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null | Value::Object(_) => return Ok(v),
+    };
+    Err(ApiError::bad_request(format!(
+        "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {go_type} into Go value of type map[string]interface {{}}"
+    )))
 }
 
 /// Check unknown and mistyped fields against the typed schema (k8s-openapi), as
@@ -847,8 +897,7 @@ impl Api {
         let Some(manager) = req.query.get("fieldManager").filter(|m| !m.is_empty()) else {
             return Err(ApiError::unprocessable(managed::MISSING_FIELD_MANAGER));
         };
-        let applied: Value = serde_yaml::from_slice(call.body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        let applied = decode_apply_body(call.body)?;
         if !applied.is_object() {
             return Err(ApiError::bad_request(
                 "the body of the apply request must be an object",
@@ -1505,6 +1554,50 @@ mod tests {
         assert_eq!(d.object["metadata"]["name"], "y");
         let e = decode_body(cm, Some("application/json"), b"").expect_err("empty");
         assert_eq!(e.message, "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: unexpected end of JSON input (<empty>)");
+    }
+
+    #[test]
+    fn yaml_bodies_read_as_kube_apiserver_reads_them() {
+        let pods = resources::find("", "v1", "pods").expect("pods");
+        let body = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: &l {app: web}\n  annotations: *l\nspec:\n  hostNetwork: yes\n  containers:\n  - name: c\n    image: busybox\n    securityContext: {privileged: on, runAsUser: 0777}\n";
+        let v = decode_body(pods, Some("application/yaml"), body).expect("yaml pod");
+        assert_eq!(v["spec"]["hostNetwork"], json!(true));
+        assert_eq!(
+            v["spec"]["containers"][0]["securityContext"],
+            json!({"privileged": true, "runAsUser": 511})
+        );
+        assert_eq!(v["metadata"]["annotations"], json!({"app": "web"}));
+        // Only the first document counts.
+        let v = decode_body(
+            pods,
+            Some("application/yaml"),
+            b"metadata: {name: a}\n---\nmetadata: {name: b}\n",
+        )
+        .expect("multi-doc");
+        assert_eq!(v["metadata"]["name"], "a");
+        let e = decode_body(pods, Some("application/yaml"), b"a: b: c").expect_err("syntax");
+        assert_eq!(e.code, 400);
+        assert_eq!(e.message, "the object provided is unrecognized (must be of type Pod): yaml: line 1: mapping values are not allowed in this context (613a20623a2063)");
+        let e = decode_body(pods, Some("application/yaml"), b"spec: {x: .nan}").expect_err("nan");
+        assert!(
+            e.message.contains(": json: unsupported value: NaN ("),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn apply_bodies_read_yaml_1_1() {
+        let v =
+            decode_apply_body(b"spec:\n  hostNetwork: on\n  a: &x [1]\n  b: *x\n").expect("apply");
+        assert_eq!(
+            v,
+            json!({"spec": {"hostNetwork": true, "a": [1], "b": [1]}})
+        );
+        let e = decode_apply_body(b"- 1").expect_err("array");
+        assert_eq!(e.message, "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}");
+        let e = decode_apply_body(b"a: *nope").expect_err("alias");
+        assert_eq!(e.message, "error decoding YAML: error converting YAML to JSON: yaml: unknown anchor 'nope' referenced");
     }
 
     #[test]
