@@ -249,7 +249,6 @@ async fn patch(
     }
     // The dry run and the commit both get the proxy's own JSON of the patch it read (JSON is
     // YAML, so an apply patch stays an apply patch), never the client's bytes.
-    let bytes = to_json(&patch)?;
     // A conflict caused by the proxy's own precondition (the object changed between the dry
     // run and the commit, e.g. a controller updated its status) is retried, as kube-apiserver
     // retries patches internally; a precondition the client set is the client's to handle.
@@ -257,7 +256,7 @@ async fn patch(
     let mut attempt = 1;
     loop {
         let resp = patch_once(
-            state, user, info, set, &parts, path, patch_type, &patch, &bytes, identity,
+            state, user, info, set, &parts, path, patch_type, &patch, identity,
         )
         .await?;
         if resp.status() != StatusCode::CONFLICT || !retry_conflicts || attempt >= PATCH_ATTEMPTS {
@@ -459,13 +458,11 @@ async fn dry_run(
 ///
 /// The commit keeps the client's patch whenever it can, so the API server applies the patch
 /// itself (server-side apply stays an apply by the client's field manager, with `Apply` in
-/// `managedFields`): unmutated, the patch goes as it is, with a `resourceVersion`
-/// precondition. When policies mutate the result of a server-side apply, the mutations are
-/// made to the apply configuration itself (so the client's manager owns them), which is dry
-/// run and judged once more, then committed as an apply. Only a mutated merge,
-/// strategic-merge or JSON patch (or an apply whose mutations the configuration cannot carry)
-/// is committed as the whole judged object, without what the API server manages itself
-/// ([`strip_server_fields`]).
+/// `managedFields`): the patch goes as it was dry run, with a `resourceVersion` precondition.
+/// A server-side apply carries the policies' mutations in its configuration. Only a merge,
+/// strategic-merge or JSON patch whose result policies mutate (or an apply whose mutations its
+/// configuration cannot carry) is committed as the whole judged object, without what the API
+/// server manages itself ([`strip_server_fields`]).
 #[allow(clippy::too_many_arguments)]
 async fn patch_once(
     state: &AppState,
@@ -476,56 +473,50 @@ async fn patch_once(
     path: &str,
     patch_type: PatchType,
     patch: &Value,
-    bytes: &Bytes,
     identity: &[(HeaderName, HeaderValue)],
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let query = parts.uri.query().map(str::to_owned);
     let who = subject(user);
 
-    // 1. Dry run: the API server computes the patched object.
-    let (result, mut rv, creates) =
-        match dry_run(state, parts, path, patch_type, bytes, identity).await? {
-            DryRun::Refused(resp) => return Ok(resp),
-            DryRun::Object {
-                object,
-                resource_version,
-                creates,
-            } => (object, resource_version, creates),
-        };
+    // 1. Dry run: the API server computes the patched object. A server-side apply is sent with
+    //    the policies' mutations made to its configuration, as for an update (and again as for
+    //    a create if it turns out to create), so the client's field manager owns them and a
+    //    later apply that omits them does not remove them.
+    let mutated_config = |verb: &str| {
+        set.evaluate(&target(info, verb), &who, patch.clone())
+            .object
+    };
+    let mut sent = match patch_type {
+        PatchType::Apply => mutated_config("patch"),
+        _ => patch.clone(),
+    };
+    let mut outcome = dry_run(state, parts, path, patch_type, &to_json(&sent)?, identity).await?;
+    if let (PatchType::Apply, DryRun::Object { creates: true, .. }) = (patch_type, &outcome) {
+        let as_create = mutated_config("create");
+        if as_create != sent {
+            sent = as_create;
+            outcome = dry_run(state, parts, path, patch_type, &to_json(&sent)?, identity).await?;
+        }
+    }
+    let (result, rv, creates) = match outcome {
+        DryRun::Refused(resp) => return Ok(resp),
+        DryRun::Object {
+            object,
+            resource_version,
+            creates,
+        } => (object, resource_version, creates),
+    };
     let verb = if creates { "create" } else { "patch" };
 
     // 2. Judge the patched object.
     let ev = set.evaluate(&target(info, verb), &who, result);
     conclude(info, user, verb, &ev)?;
-    let mut warnings = ev.warnings.clone();
+    let warnings = ev.warnings.clone();
 
-    // 3. What to commit: the client's patch (possibly carrying the mutations), or the object.
-    let mut commit_patch = (!ev.changed).then(|| patch.clone());
-    if ev.changed && patch_type == PatchType::Apply {
-        let config = set
-            .evaluate(&target(info, verb), &who, patch.clone())
-            .object;
-        if config != *patch {
-            let cbytes = to_json(&config)?;
-            match dry_run(state, parts, path, patch_type, &cbytes, identity).await? {
-                DryRun::Refused(resp) => return Ok(resp),
-                DryRun::Object {
-                    object,
-                    resource_version,
-                    creates,
-                } => {
-                    let verb = if creates { "create" } else { "patch" };
-                    let again = set.evaluate(&target(info, verb), &who, object);
-                    conclude(info, user, verb, &again)?;
-                    if !again.changed {
-                        commit_patch = Some(config);
-                        rv = resource_version;
-                        warnings = again.warnings;
-                    }
-                }
-            }
-        }
-    }
+    // 3. What to commit: the patch as sent to the dry run, or, when policies still changed
+    //    its result (a merge, strategic-merge or JSON patch, or mutations an apply
+    //    configuration cannot carry), the judged object.
+    let commit_patch = (!ev.changed).then_some(sent);
 
     // 4. Commit.
     let (method, commit_path, body, content_type, q) = match (commit_patch, rv) {

@@ -263,14 +263,18 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-/// One YAML document → JSON (an empty body is an error, as for JSON).
+/// One YAML document → JSON, resolved as kube-apiserver resolves it (YAML 1.1 scalars:
+/// `yes`/`on` are `true`), with every construct two readers could take differently refused
+/// (anchors, aliases, merge keys, tags, duplicate keys, more than one document); an empty body
+/// is an error, as for JSON.
 fn yaml(body: &[u8]) -> Result<Value, ProxyError> {
-    let v: Value = serde_yaml::from_slice(body)
-        .map_err(|e| ProxyError::BadRequest(format!("the request body is not valid YAML: {e}")))?;
-    if v.is_null() {
-        return Err(ProxyError::BadRequest("the request body is empty".into()));
-    }
-    Ok(v)
+    kube_decode::yaml::to_json(body, kube_decode::yaml::Mode::Strict).map_err(|e| {
+        if e.message.contains("empty") {
+            ProxyError::BadRequest(e.message)
+        } else {
+            ProxyError::BadRequest(format!("the request body is not valid YAML: {e}"))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -160,10 +160,12 @@ fn denied_manifest_exits_1_with_the_policy_message() {
         stderr.contains("hostPath volumes are not allowed"),
         "{stderr}"
     );
-    // On update the username and TTL policies do not apply: objects are printed unchanged.
+    // On update the TTL policy does not apply (create only), while the username label is kept
+    // on every write.
+    assert!(stderr.contains("Job/hello: allowed (mutated)"), "{stderr}");
     assert!(
-        stderr.contains("Job/hello: allowed (unchanged)"),
-        "{stderr}"
+        stdout.contains("kbatch.jupyter.org/username: alice"),
+        "{stdout}"
     );
     assert!(
         !stdout.contains("owner"),

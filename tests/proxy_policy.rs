@@ -776,7 +776,7 @@ fn yaml_bodies_are_judged_and_forwarded_as_json_and_undecodable_ones_get_415() {
 }
 
 /// Protect by default: a proxy started without `--policies-dir` enforces the built-in set (a
-/// privileged pod is refused, also when its body claims `kind: Secret`); `--policies-dir none`
+/// privileged pod is refused, also when its body names no kind); `--policies-dir none`
 /// turns policies off and the same pod is created.
 #[test]
 fn without_a_policies_flag_the_built_in_policies_refuse_a_privileged_pod_and_none_allows_it() {
@@ -790,13 +790,26 @@ fn without_a_policies_flag_the_built_in_policies_refuse_a_privileged_pod_and_non
         )
     };
     let default = Proxy::start(&c, &Hub::shared().api_url(), &[]);
-    for (name, kind) in [("priv-default", "Pod"), ("priv-as-secret", "Secret")] {
+    // A body claiming another kind is refused before any policy (kube-apiserver cannot handle
+    // a Secret as a Pod either); one without a kind is judged as the URL's Pod.
+    let (status, body) = raw(
+        &default,
+        &c,
+        &u.token,
+        ("POST", &pods, "application/json"),
+        pod("priv-as-secret", "Secret").as_bytes(),
+        false,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("cannot be handled as a Pod"), "{body}");
+    let no_kind = pod("priv-no-kind", "Pod").replace(r#""kind":"Pod","#, "");
+    for (kind, text) in [("Pod", pod("priv-default", "Pod")), ("none", no_kind)] {
         let (status, body) = raw(
             &default,
             &c,
             &u.token,
             ("POST", &pods, "application/json"),
-            pod(name, kind).as_bytes(),
+            text.as_bytes(),
             false,
         );
         assert_eq!(status, 403, "{kind}: {body}");

@@ -20,8 +20,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
-/// A plain-HTTP fake API server: answers every upgrade with 101 and echoes the stream.
-async fn fake_apiserver(seen: Seen) -> std::net::SocketAddr {
+/// A plain-HTTP fake API server: answers every upgrade with 101 and echoes the stream; the
+/// one other request it knows is the proxy's check of the user's namespace (`GET
+/// /api/v1/namespaces/<ns>`), answered with a namespace annotated for `owner`.
+async fn fake_apiserver(seen: Seen, owner: String) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -29,11 +31,33 @@ async fn fake_apiserver(seen: Seen) -> std::net::SocketAddr {
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let seen = seen.clone();
+            let owner = owner.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(
                     move |mut req: http::Request<hyper::body::Incoming>| {
                         let seen = seen.clone();
+                        let owner = owner.clone();
                         async move {
+                            if !req.headers().contains_key("upgrade") {
+                                let ns = namespace_for(&owner);
+                                let body = format!(
+                                    r#"{{"kind":"Namespace","apiVersion":"v1","metadata":{{"name":"{ns}","resourceVersion":"1","annotations":{{"kbatch.jupyter.org/username":"{owner}"}}}}}}"#
+                                );
+                                let found = req.uri().path() == format!("/api/v1/namespaces/{ns}");
+                                return Ok::<_, std::convert::Infallible>(
+                                    Response::builder()
+                                        .status(if found {
+                                            StatusCode::OK
+                                        } else {
+                                            StatusCode::NOT_FOUND
+                                        })
+                                        .header("Content-Type", "application/json")
+                                        .body(http_body_util::Either::Right(
+                                            http_body_util::Full::new(Bytes::from(body)),
+                                        ))
+                                        .expect("response"),
+                                );
+                            }
                             {
                                 let mut s = seen.lock().expect("lock");
                                 s.push((":path".into(), req.uri().to_string()));
@@ -67,7 +91,7 @@ async fn fake_apiserver(seen: Seen) -> std::net::SocketAddr {
                                     .header("Connection", "Upgrade")
                                     .header("Upgrade", "SPDY/3.1")
                                     .header("X-Stream-Protocol-Version", "portforward.k8s.io")
-                                    .body(Empty::<Bytes>::new())
+                                    .body(http_body_util::Either::Left(Empty::<Bytes>::new()))
                                     .expect("response"),
                             )
                         }
@@ -87,7 +111,9 @@ async fn fake_apiserver(seen: Seen) -> std::net::SocketAddr {
 fn spdy_upgrade_is_relayed_byte_for_byte_with_half_close() {
     let seen: Seen = Arc::default();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let fake = rt.block_on(fake_apiserver(seen.clone()));
+    let hub = Hub::shared();
+    let user = hub.new_user("gina", &[KBATCH_USERS_GROUP]);
+    let fake = rt.block_on(fake_apiserver(seen.clone(), user.clone()));
     // The proxy's upstream is the fake server (plain HTTP) with a bearer token of its own.
     let c = Cluster::start();
     let kubeconfig = c.dir.path().join("fake-upstream.yaml");
@@ -96,11 +122,10 @@ fn spdy_upgrade_is_relayed_byte_for_byte_with_half_close() {
         format!("apiVersion: v1\nkind: Config\nclusters:\n- name: f\n  cluster:\n    server: http://{fake}\nusers:\n- name: f\n  user:\n    token: proxy-own-token\ncontexts:\n- name: f\n  context:\n    cluster: f\n    user: f\ncurrent-context: f\n"),
     )
     .expect("write kubeconfig");
-    let hub = Hub::shared();
-    let user = hub.new_user("gina", &[KBATCH_USERS_GROUP]);
     let token = hub.token_for(&user, None);
     let ns = namespace_for(&user);
-    // The fake server only speaks the upgrade: no namespace provisioning against it.
+    // The fake server only speaks the upgrade (and the ownership check of the namespace): no
+    // namespace provisioning against it.
     let proxy = Proxy::start_with_kubeconfig(
         &c,
         &kubeconfig,
