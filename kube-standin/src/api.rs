@@ -1560,7 +1560,9 @@ mod tests {
     fn yaml_bodies_read_as_kube_apiserver_reads_them() {
         let pods = resources::find("", "v1", "pods").expect("pods");
         let body = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: &l {app: web}\n  annotations: *l\nspec:\n  hostNetwork: yes\n  containers:\n  - name: c\n    image: busybox\n    securityContext: {privileged: on, runAsUser: 0777}\n";
-        let v = decode_body(pods, Some("application/yaml"), body).expect("yaml pod");
+        let v = decode_body(pods, Some("application/yaml"), body)
+            .expect("yaml pod")
+            .object;
         assert_eq!(v["spec"]["hostNetwork"], json!(true));
         assert_eq!(
             v["spec"]["containers"][0]["securityContext"],
@@ -1573,7 +1575,8 @@ mod tests {
             Some("application/yaml"),
             b"metadata: {name: a}\n---\nmetadata: {name: b}\n",
         )
-        .expect("multi-doc");
+        .expect("multi-doc")
+        .object;
         assert_eq!(v["metadata"]["name"], "a");
         let e = decode_body(pods, Some("application/yaml"), b"a: b: c").expect_err("syntax");
         assert_eq!(e.code, 400);
