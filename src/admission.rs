@@ -1092,6 +1092,84 @@ mod tests {
     }
 
     #[test]
+    fn patch_namespaces_follow_the_rewritten_url() {
+        let own = "kbatch-alice";
+        let cases = [
+            (
+                PatchType::Apply,
+                json!({"metadata": {"name": "x", "namespace": "default"}}),
+                Some(json!({"metadata": {"name": "x", "namespace": own}})),
+            ),
+            (
+                PatchType::Merge,
+                json!({"metadata": {"namespace": "default"}}),
+                Some(json!({"metadata": {"namespace": own}})),
+            ),
+            (
+                PatchType::Strategic,
+                json!({"spec": {}}),
+                Some(json!({"spec": {}})),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "replace", "path": "/metadata/namespace", "value": "default"}]),
+                Some(json!([{"op": "replace", "path": "/metadata/namespace", "value": own}])),
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "test", "path": "/metadata/namespace", "value": "default"}]),
+                Some(json!([{"op": "test", "path": "/metadata/namespace", "value": "default"}])),
+            ),
+            (
+                PatchType::Apply,
+                json!({"metadata": {"name": "x", "namespace": "kube-system"}}),
+                None,
+            ),
+            (
+                PatchType::Json,
+                json!([{"op": "add", "path": "/metadata/namespace", "value": "kube-system"}]),
+                None,
+            ),
+        ];
+        for (t, mut p, want) in cases {
+            let before = p.clone();
+            let got = reconcile_patch_namespace(t, &mut p, own, Some("default"));
+            match want {
+                Some(w) => {
+                    assert!(got.is_ok(), "{before}: {got:?}");
+                    assert_eq!(p, w, "{before}");
+                }
+                None => assert!(got.is_err(), "{before}"),
+            }
+        }
+    }
+
+    #[test]
+    fn whole_object_commits_leave_out_what_the_api_server_manages() {
+        let dry_run = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "s", "uid": "u", "resourceVersion": "7", "creationTimestamp": "t",
+                         "generation": 1, "managedFields": [{"manager": "m"}], "labels": {"a": "b"}},
+            "spec": {"clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"], "type": "NodePort",
+                     "ports": [{"port": 80, "nodePort": 30007}, {"port": 81, "nodePort": 30081}]},
+            "status": {"loadBalancer": {}}});
+        let asked = json!({"spec": {"ports": [{"port": 80}, {"port": 81, "nodePort": 30081}]}});
+        let mut create = dry_run.clone();
+        strip_server_fields(&mut create, &asked, true);
+        assert_eq!(
+            create,
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "labels": {"a": "b"}},
+                   "spec": {"type": "NodePort", "ports": [{"port": 80}, {"port": 81, "nodePort": 30081}]}})
+        );
+        let mut update = dry_run.clone();
+        strip_server_fields(&mut update, &asked, false);
+        let mut want = dry_run;
+        if let Some(m) = want["metadata"].as_object_mut() {
+            m.remove("managedFields");
+        }
+        assert_eq!(update, want, "an update keeps everything but managedFields");
+    }
+
+    #[test]
     fn client_preconditions() {
         let cases = [
             (

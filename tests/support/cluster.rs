@@ -132,11 +132,15 @@ impl Cluster {
     }
 
     /// Write an admin kubeconfig (with `namespace` as the context's default) and return its path.
+    /// Each call writes a new file: a proxy started earlier may still be reading its own (one
+    /// shared file rewritten under it was read half-written: "failed to determine current
+    /// context").
     pub fn admin_kubeconfig(&self, namespace: Option<&str>) -> PathBuf {
-        let path = self
-            .dir
-            .path()
-            .join(format!("admin-{}.yaml", namespace.unwrap_or("none")));
+        let path = self.dir.path().join(format!(
+            "admin-{}-{}.yaml",
+            namespace.unwrap_or("none"),
+            super::tools::unique_suffix()
+        ));
         let kc = kubeconfig(
             &self.url,
             Some(&self.ca_pem),
