@@ -15,7 +15,8 @@
 //! - [`kubeconfig`]: the `/kubeconfig` answer (server URL, CA, namespace, exec credential).
 //! - [`policy`]: admission-style policies (JSON-patch mutations, deny rules), their reload.
 //! - [`error`]: the one error type, rendered as a Kubernetes `Status` (or `{"detail"}`).
-//! - [`decode`]: request bodies (JSON, YAML, protobuf) → JSON.
+//! - [`decode`]: request bodies (JSON, YAML, protobuf) → JSON, read exactly as kube-apiserver
+//!   reads them (`crates/kube-decode`), ambiguous ones refused, type meta held to the endpoint.
 //!
 //! I/O at the edges:
 //! - [`auth`]: token extraction, the JupyterHub client and the moka cache in front of it.
