@@ -6,7 +6,7 @@
 //! provisioning run, and failures are never remembered.
 //!
 //! A namespace that already exists is used only when its `kbatch.jupyter.org/username`
-//! annotation names this hub user exactly ([`ownership`]); its kbatch and Pod Security labels
+//! annotation names this hub user exactly ([`mod@ownership`]); its kbatch and Pod Security labels
 //! are then brought back to the configured values. One without the annotation is adopted only
 //! under `--adopt-existing-namespaces` (migration from the Python kbatch-proxy); everything else
 //! is refused with a 403.

@@ -2,9 +2,9 @@
 //! `YAMLToJSON` over yaml.v2, YAML 1.1 scalar rules), and a strict mode for the proxy that
 //! refuses every construct two YAML readers could read differently.
 //!
-//! **Layout**: [`tree`] builds the first document's node tree from yaml-rust2 events (nesting
-//! guard, strict refusals); [`resolve`] is yaml.v2's scalar resolution; [`convert`] expands
-//! aliases, applies merges and turns keys and numbers into JSON as Go does; [`gofmt`] is Go's
+//! **Layout**: `tree` builds the first document's node tree from yaml-rust2 events (nesting
+//! guard, strict refusals); `resolve` is yaml.v2's scalar resolution; `convert` expands
+//! aliases, applies merges and turns keys and numbers into JSON as Go does; `gofmt` is Go's
 //! number printing.
 
 mod convert;
