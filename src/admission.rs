@@ -482,17 +482,18 @@ async fn patch_once(
     //    the policies' mutations made to its configuration, as for an update (and again as for
     //    a create if it turns out to create), so the client's field manager owns them and a
     //    later apply that omits them does not remove them.
-    let mutated_config = |verb: &str| {
-        set.evaluate(&target(info, verb), &who, patch.clone())
-            .object
-    };
     let mut sent = match patch_type {
-        PatchType::Apply => mutated_config("patch"),
+        PatchType::Apply => {
+            set.evaluate(&target(info, "patch"), &who, patch.clone())
+                .object
+        }
         _ => patch.clone(),
     };
     let mut outcome = dry_run(state, parts, path, patch_type, &to_json(&sent)?, identity).await?;
     if let (PatchType::Apply, DryRun::Object { creates: true, .. }) = (patch_type, &outcome) {
-        let as_create = mutated_config("create");
+        let as_create = set
+            .evaluate(&target(info, "create"), &who, patch.clone())
+            .object;
         if as_create != sent {
             sent = as_create;
             outcome = dry_run(state, parts, path, patch_type, &to_json(&sent)?, identity).await?;

@@ -310,6 +310,12 @@ def main():
         list_name = tname + "List"
         if list_kind and list_name in messages:
             kinds.append([api_version, list_kind, list_name])
+    # kube registers DeleteOptions in every group version (metav1.AddToGroupVersion), and
+    # client-go sends a DELETE's body as protobuf in the resource's group version.
+    delete_options = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+    if delete_options in messages:
+        for api_version in sorted({k[0] for k in kinds}):
+            kinds.append([api_version, "DeleteOptions", delete_options])
     kinds.sort()
 
     out = {"kinds": kinds, "messages": dict(sorted(messages.items()))}
