@@ -185,7 +185,18 @@ pub fn check_type_meta(object: &Value, info: &Target) -> Result<(), ProxyError> 
             json_type(object)
         )));
     }
-    let tm = type_meta(&Node::from(object)).map_err(|e| {
+    // Only the top-level keys that fold to a type-meta key matter: convert just those.
+    let type_keys = object
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| {
+            kube_decode::fold::equal_fold(k, "kind")
+                || kube_decode::fold::equal_fold(k, "apiVersion")
+        })
+        .map(|(k, v)| (k.clone(), Node::from(v)))
+        .collect();
+    let tm = type_meta(&Node::Object(type_keys)).map_err(|e| {
         ProxyError::BadRequest(format!(
             "the object provided is unrecognized: couldn't get version/kind; json parse error: {e}"
         ))
