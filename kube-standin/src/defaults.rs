@@ -430,6 +430,18 @@ mod tests {
     use super::*;
     use crate::resources::find;
 
+    /// Pods draw nothing from the Service allocators.
+    struct NoAllocator;
+
+    impl Allocator for NoAllocator {
+        fn cluster_ip(&mut self) -> String {
+            unreachable!("pods get no ClusterIP")
+        }
+        fn node_port(&mut self) -> u32 {
+            unreachable!("pods get no node port")
+        }
+    }
+
     #[test]
     fn job_defaults_match_capture() {
         let res = find("batch", "v1", "jobs").expect("jobs");
@@ -462,7 +474,7 @@ mod tests {
         let res = find("", "v1", "pods").expect("pods");
         let mut pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}});
         apply(res, &mut pod);
-        admit_create(res, &mut pod, "abcde", String::new);
+        admit_create(res, &mut pod, "abcde", &mut NoAllocator);
         assert_eq!(
             pod["spec"]["containers"][0]["imagePullPolicy"],
             "IfNotPresent"
