@@ -530,3 +530,52 @@ fn standin_seeds_the_node_its_pods_run_on() {
     let err = k0.fails(&["get", "--raw", "/api/v1/nodes/nope/proxy/healthz"]);
     assert!(err.contains("nodes \"nope\" not found"), "{err}");
 }
+
+/// The stand-in serves replicationcontrollers as kube-apiserver does (core v1, `rc`, category
+/// `all`, `/scale` and `/status`), so `kubectl get all` through the proxy meets them locally too.
+#[test]
+fn get_rc_works_against_the_standin() {
+    let c = Cluster::start();
+    for v in VERSIONS {
+        let k0 = c.kubectl(v, None);
+        let ns = namespace(&k0, "rc");
+        let k = c.kubectl(v, Some(&ns));
+        let rc = "apiVersion: v1\nkind: ReplicationController\nmetadata: {name: legacy}\n\
+            spec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: legacy}}\n    \
+            spec: {containers: [{name: c, image: busybox}]}\n";
+        let out = k.run_with_stdin(&["create", "-f", "-"], Some(rc));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let table = k.ok(&["get", "rc"]);
+        let header: Vec<&str> = table
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            header,
+            ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+            "{table}"
+        );
+        assert!(table.contains("legacy"), "{table}");
+        let wide = k.ok(&["get", "rc", "-o", "wide"]);
+        assert!(
+            wide.contains("app=legacy") && wide.contains("busybox"),
+            "{wide}"
+        );
+        // Defaults: the selector and labels come from the template.
+        let sel = k.ok(&["get", "rc", "legacy", "-o", "jsonpath={.spec.selector.app}"]);
+        assert_eq!(sel, "legacy");
+        let all = k.ok(&["get", "all", "-o", "name"]);
+        assert!(all.contains("replicationcontroller/legacy"), "{all}");
+        k.ok(&["scale", "rc", "legacy", "--replicas=3"]);
+        let n = k.ok(&["get", "rc", "legacy", "-o", "jsonpath={.spec.replicas}"]);
+        assert_eq!(n, "3");
+        k.ok(&["describe", "rc", "legacy"]);
+        k.ok(&["delete", "rc", "legacy"]);
+    }
+}

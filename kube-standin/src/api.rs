@@ -72,6 +72,42 @@ pub struct Api {
     /// The object store.
     pub store: Arc<Store>,
     next_ip: AtomicU32,
+    next_node_port: AtomicU32,
+}
+
+/// The ClusterIP and NodePort allocators as one create sees them. A dry run is shown the
+/// addresses a real create would get next without reserving them (kube's dry-run allocators
+/// hand out a free address and release nothing).
+struct ServiceAllocator<'a> {
+    api: &'a Api,
+    dry_run: bool,
+    /// Node ports handed out to this dry run so far (each port of a Service gets its own).
+    node_ports_taken: u32,
+}
+
+/// The service-node-port-range kube-apiserver defaults to: 30000-32767.
+const NODE_PORT_BASE: u32 = 30000;
+const NODE_PORT_COUNT: u32 = 2768;
+
+impl defaults::Allocator for ServiceAllocator<'_> {
+    fn cluster_ip(&mut self) -> String {
+        let n = if self.dry_run {
+            self.api.next_ip.load(Ordering::Relaxed)
+        } else {
+            self.api.next_ip.fetch_add(1, Ordering::Relaxed)
+        };
+        format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
+    }
+
+    fn node_port(&mut self) -> u32 {
+        let n = if self.dry_run {
+            self.node_ports_taken += 1;
+            self.api.next_node_port.load(Ordering::Relaxed) + self.node_ports_taken - 1
+        } else {
+            self.api.next_node_port.fetch_add(1, Ordering::Relaxed)
+        };
+        NODE_PORT_BASE + n % NODE_PORT_COUNT
+    }
 }
 
 /// The current time, truncated to seconds as kube timestamps are.
@@ -109,6 +145,7 @@ fn has_generation(res: &ResourceDef) -> bool {
             | "Deployment"
             | "DaemonSet"
             | "ReplicaSet"
+            | "ReplicationController"
             | "StatefulSet"
             | "PodDisruptionBudget"
             | "FlowSchema"
@@ -431,12 +468,8 @@ impl Api {
         Api {
             store,
             next_ip: AtomicU32::new(1),
+            next_node_port: AtomicU32::new(0),
         }
-    }
-
-    fn allocate_ip(&self) -> String {
-        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
-        format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
     }
 
     fn namespace_of(&self, call: &Call<'_>) -> String {
@@ -660,7 +693,12 @@ impl Api {
             self.check_service_account(ns, &obj)?;
         }
         let suffix = random_suffix(5);
-        defaults::admit_create(res, &mut obj, &suffix, || self.allocate_ip());
+        let mut alloc = ServiceAllocator {
+            api: self,
+            dry_run,
+            node_ports_taken: 0,
+        };
+        defaults::admit_create(res, &mut obj, &suffix, &mut alloc);
         proto::order_keys(&mut obj);
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         if dry_run {
@@ -1282,10 +1320,15 @@ impl Api {
     }
 }
 
-/// The Scale view of a Deployment.
+/// The Scale view of a Deployment (a ReplicationController's selector is the label map itself).
 fn scale_of(obj: &Value) -> Value {
     let m = &obj["metadata"];
-    let selector: Vec<String> = obj["spec"]["selector"]["matchLabels"]
+    let labels = if obj["kind"] == "ReplicationController" {
+        &obj["spec"]["selector"]
+    } else {
+        &obj["spec"]["selector"]["matchLabels"]
+    };
+    let selector: Vec<String> = labels
         .as_object()
         .map(|l| {
             l.iter()
@@ -1496,6 +1539,43 @@ fn decode_continue(token: &str, compacted: u64) -> ApiResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dry-run create of a Service is shown the ClusterIP (and node ports) a real create
+    /// gets, without reserving them; a real create reserves them.
+    #[test]
+    fn dry_run_service_is_allocated_but_not_reserved() {
+        let api = Api::new(Arc::new(Store::new()));
+        let svc = resources::find("", "v1", "services").expect("services");
+        let create = |dry_run: bool| {
+            let mut obj = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                "spec": {"type": "NodePort", "ports": [{"port": 80}, {"port": 443}]}});
+            defaults::apply(svc, &mut obj);
+            let mut alloc = ServiceAllocator {
+                api: &api,
+                dry_run,
+                node_ports_taken: 0,
+            };
+            defaults::admit_create(svc, &mut obj, "abcde", &mut alloc);
+            obj
+        };
+        let dry = create(true);
+        assert_eq!(dry["spec"]["clusterIP"], "10.96.0.1");
+        assert_eq!(dry["spec"]["clusterIPs"], json!(["10.96.0.1"]));
+        assert_eq!(dry["spec"]["ports"][0]["nodePort"], 30000);
+        assert_eq!(dry["spec"]["ports"][1]["nodePort"], 30001);
+        assert_eq!(dry["spec"]["externalTrafficPolicy"], "Cluster");
+        let again = create(true);
+        assert_eq!(
+            again["spec"]["clusterIP"], "10.96.0.1",
+            "dry run reserved it"
+        );
+        let real = create(false);
+        assert_eq!(real["spec"]["clusterIP"], "10.96.0.1");
+        assert_eq!(real["spec"]["ports"][1]["nodePort"], 30001);
+        let next = create(true);
+        assert_eq!(next["spec"]["clusterIP"], "10.96.0.2");
+        assert_eq!(next["spec"]["ports"][0]["nodePort"], 30002);
+    }
 
     #[test]
     fn continue_token_round_trips() {

@@ -245,31 +245,37 @@ fn service(obj: &mut Value) {
     set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
     set_default(spec, "ipFamilies", json!(["IPv4"]));
     set_default(spec, "internalTrafficPolicy", json!("Cluster"));
+    let ty = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if matches!(ty.as_str(), "NodePort" | "LoadBalancer") {
+        set_default(spec, "externalTrafficPolicy", json!("Cluster"));
+    }
+    if ty == "LoadBalancer" {
+        set_default(spec, "allocateLoadBalancerNodePorts", json!(true));
+    }
+}
+
+/// The cluster-wide allocators a Service create draws from.
+pub trait Allocator {
+    /// A free ClusterIP (reserved unless the create is a dry run).
+    fn cluster_ip(&mut self) -> String;
+    /// A free node port in the service-node-port-range (reserved unless a dry run).
+    fn node_port(&mut self) -> u32;
 }
 
 /// Mutating admission after field management: ServiceAccount (token volume, SA name),
 /// DefaultTolerationSeconds and Priority for pods; initial status for new objects.
-pub fn admit_create(
-    res: &ResourceDef,
-    obj: &mut Value,
-    suffix: &str,
-    allocate_ip: impl FnOnce() -> String,
-) {
+pub fn admit_create(res: &ResourceDef, obj: &mut Value, suffix: &str, alloc: &mut dyn Allocator) {
     match (res.group, res.kind) {
         ("", "Pod") => admit_pod(obj, suffix),
         ("", "Namespace") => {
             obj["spec"] = json!({"finalizers": ["kubernetes"]});
             obj["status"] = json!({"phase": "Active"});
         }
-        ("", "Service") => {
-            let ip = allocate_ip();
-            let spec = obj_mut(obj, "spec");
-            if spec.get("clusterIP").is_none_or(|v| v.as_str() == Some("")) {
-                spec.insert("clusterIP".into(), json!(ip));
-                spec.insert("clusterIPs".into(), json!([ip]));
-            }
-            obj["status"] = json!({"loadBalancer": {}});
-        }
+        ("", "Service") => admit_service(obj, alloc),
         ("batch", "Job") | ("batch", "CronJob") | ("apps", "Deployment")
             if obj.get("status").is_none_or(|s| !s.is_object()) =>
         {
@@ -281,6 +287,52 @@ pub fn admit_create(
             }
         }
     }
+}
+
+/// The Service REST's create: a ClusterIP unless one is given (`None` for headless) or the
+/// Service is an ExternalName, `clusterIPs` from `clusterIP`, and a node port for every port
+/// that lacks one on NodePort and LoadBalancer Services (unless
+/// `allocateLoadBalancerNodePorts: false`).
+fn admit_service(obj: &mut Value, alloc: &mut dyn Allocator) {
+    let spec = obj_mut(obj, "spec");
+    let ty = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
+    if ty != "ExternalName" {
+        let given = spec
+            .get("clusterIP")
+            .and_then(Value::as_str)
+            .filter(|ip| !ip.is_empty())
+            .map(str::to_string);
+        let ip = given.unwrap_or_else(|| {
+            let ip = alloc.cluster_ip();
+            spec.insert("clusterIP".into(), json!(ip));
+            ip
+        });
+        let has_ips = spec
+            .get("clusterIPs")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if !has_ips {
+            spec.insert("clusterIPs".into(), json!([ip]));
+        }
+    }
+    let node_ports = ty == "NodePort"
+        || (ty == "LoadBalancer"
+            && spec
+                .get("allocateLoadBalancerNodePorts")
+                .and_then(Value::as_bool)
+                != Some(false));
+    if let Some(Value::Array(ports)) = spec.get_mut("ports").filter(|_| node_ports) {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            if p.get("nodePort").and_then(Value::as_u64).unwrap_or(0) == 0 {
+                p.insert("nodePort".into(), json!(alloc.node_port()));
+            }
+        }
+    }
+    obj["status"] = json!({"loadBalancer": {}});
 }
 
 fn admit_pod(obj: &mut Value, suffix: &str) {
@@ -378,6 +430,18 @@ mod tests {
     use super::*;
     use crate::resources::find;
 
+    /// Pods draw nothing from the Service allocators.
+    struct NoAllocator;
+
+    impl Allocator for NoAllocator {
+        fn cluster_ip(&mut self) -> String {
+            unreachable!("pods get no ClusterIP")
+        }
+        fn node_port(&mut self) -> u32 {
+            unreachable!("pods get no node port")
+        }
+    }
+
     #[test]
     fn job_defaults_match_capture() {
         let res = find("batch", "v1", "jobs").expect("jobs");
@@ -410,7 +474,7 @@ mod tests {
         let res = find("", "v1", "pods").expect("pods");
         let mut pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}});
         apply(res, &mut pod);
-        admit_create(res, &mut pod, "abcde", String::new);
+        admit_create(res, &mut pod, "abcde", &mut NoAllocator);
         assert_eq!(
             pod["spec"]["containers"][0]["imagePullPolicy"],
             "IfNotPresent"

@@ -127,7 +127,8 @@ pub(crate) fn is_atomic_map(path: &[&str], kind: &str) -> bool {
             matches!(
                 kind,
                 "Job" | "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet"
-            ) || ends_with(path, &["jobTemplate", "spec", "selector"])
+            ) || (kind == "ReplicationController" && path == ["spec", "selector"])
+                || ends_with(path, &["jobTemplate", "spec", "selector"])
         }
         "labelSelector"
         | "namespaceSelector"
@@ -169,7 +170,15 @@ fn strip_set() -> FieldSet {
 fn ignored_top_fields(kind: &str, subresource: Option<&str>) -> &'static [&'static str] {
     let has_status = matches!(
         kind,
-        "Pod" | "Namespace" | "Service" | "Deployment" | "Job" | "CronJob" | "Node" | "ReplicaSet"
+        "Pod"
+            | "Namespace"
+            | "Service"
+            | "Deployment"
+            | "Job"
+            | "CronJob"
+            | "Node"
+            | "ReplicaSet"
+            | "ReplicationController"
     );
     match subresource {
         Some("status") => &["spec"],

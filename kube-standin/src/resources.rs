@@ -188,6 +188,17 @@ const PODS: ResourceDef = main(
     &["all"],
     "xPOwRZ+Yhw8=",
 );
+const REPLICATIONCONTROLLERS: ResourceDef = main(
+    "",
+    "v1",
+    "replicationcontrollers",
+    "replicationcontroller",
+    "ReplicationController",
+    true,
+    &["rc"],
+    &["all"],
+    "Jond2If31h0=",
+);
 const SECRETS: ResourceDef = main(
     "",
     "v1",
@@ -408,6 +419,17 @@ pub static RESOURCES: &[ResourceDef] = &[
     sub(PODS, "log", "Pod", &["get"]),
     sub(PODS, "portforward", "PodPortForwardOptions", CONNECT),
     sub(PODS, "status", "Pod", STATUS),
+    REPLICATIONCONTROLLERS,
+    ResourceDef {
+        body_gv: Some(("autoscaling", "v1")),
+        ..sub(REPLICATIONCONTROLLERS, "scale", "Scale", STATUS)
+    },
+    sub(
+        REPLICATIONCONTROLLERS,
+        "status",
+        "ReplicationController",
+        STATUS,
+    ),
     SECRETS,
     SERVICEACCOUNTS,
     ResourceDef {

@@ -33,6 +33,7 @@ pub fn check(res: &ResourceDef, obj: &Value, unknown: &mut Vec<String>) -> Resul
         ("", "Service") => run::<core::v1::Service>(obj, unknown),
         ("", "ServiceAccount") => run::<core::v1::ServiceAccount>(obj, unknown),
         ("", "Event") => run::<core::v1::Event>(obj, unknown),
+        ("", "ReplicationController") => run::<core::v1::ReplicationController>(obj, unknown),
         ("batch", "Job") => run::<batch::v1::Job>(obj, unknown),
         ("batch", "CronJob") => run::<batch::v1::CronJob>(obj, unknown),
         ("apps", "Deployment") => run::<apps::v1::Deployment>(obj, unknown),

@@ -1,7 +1,7 @@
 //! Validation of objects before they are stored, with kube-apiserver's field paths, reasons
 //! and messages (`crud/*.txt`: 422 Invalid with causes).
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::resources::ResourceDef;
 use crate::status::{ApiError, Cause};
@@ -285,6 +285,20 @@ pub fn validate(res: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
         }
         ("apps", kind @ ("StatefulSet" | "DaemonSet" | "ReplicaSet")) => {
             kinds::workload(obj, kind, &mut causes)
+        }
+        ("", "ReplicationController") => {
+            // The same checks as a ReplicaSet's, with the map selector read as `matchLabels`
+            // (an empty one is a missing one: `ValidateNonEmptySelector`).
+            let selector = obj["spec"]["selector"]
+                .as_object()
+                .filter(|m| !m.is_empty())
+                .map_or(Value::Null, |m| json!({ "matchLabels": m }));
+            let view = json!({"spec": {
+                "selector": selector,
+                "replicas": obj["spec"]["replicas"],
+                "template": obj["spec"]["template"],
+            }});
+            kinds::workload(&view, "ReplicationController", &mut causes)
         }
         ("rbac.authorization.k8s.io", "Role") => kinds::role(obj, true, &mut causes),
         ("rbac.authorization.k8s.io", "ClusterRole") => kinds::role(obj, false, &mut causes),

@@ -262,11 +262,18 @@ pub const DEFAULT_WRITABLE: &[&str] = &[
 
 /// Namespaced resources a batch user may only read by default: logs and status, events, the
 /// namespace's service accounts, endpoints (writing them can redirect traffic,
-/// CVE-2021-25740), and the objects that constrain the namespace (quotas, limit ranges,
-/// network policies, RBAC).
+/// CVE-2021-25740), the objects that constrain the namespace (quotas, limit ranges,
+/// network policies, RBAC), and the rest of kubectl's `all` category (daemonsets run on every
+/// node and replication controllers are legacy: read, so `kubectl get all` and `describe`
+/// print no `Forbidden`, but not written).
 pub const DEFAULT_READ_ONLY: &[&str] = &[
     "pods/log",
     "pods/status",
+    "podtemplates",
+    "replicationcontrollers",
+    "replicationcontrollers/status",
+    "daemonsets.apps",
+    "daemonsets.apps/status",
     "events",
     "events.events.k8s.io",
     "endpoints",

@@ -167,7 +167,11 @@ fn own_namespace_refusals() {
         ("PATCH", "/api/v1/namespaces/kbatch-alice/pods/p/status", false, Deny("read-only access (get, list, watch) to \"pods/status\"")),
         ("PUT", "/apis/batch/v1/namespaces/kbatch-alice/jobs/j/status", false, Deny("\"jobs.batch/status\"")),
         ("GET", "/apis/coordination.k8s.io/v1/namespaces/kbatch-alice/leases", false, Deny("does not give access to \"leases.coordination.k8s.io\"")),
-        ("GET", "/apis/apps/v1/namespaces/kbatch-alice/daemonsets", false, Deny("not in its resource allowlist")),
+        ("GET", "/apis/apps/v1/namespaces/kbatch-alice/daemonsets", false, Allow),
+        ("POST", "/apis/apps/v1/namespaces/kbatch-alice/daemonsets", false, Deny("read-only")),
+        ("GET", "/api/v1/namespaces/kbatch-alice/replicationcontrollers", false, Allow),
+        ("PATCH", "/api/v1/namespaces/kbatch-alice/replicationcontrollers/rc", false, Deny("read-only")),
+        ("PUT", "/api/v1/namespaces/kbatch-alice/replicationcontrollers/rc/scale", false, Deny("\"replicationcontrollers/scale\"")),
         ("GET", "/apis/networking.k8s.io/v1/namespaces/kbatch-alice/ingresses", false, Deny("not in its resource allowlist")),
         ("PATCH", "/api/v1/namespaces/kbatch-alice/pods/p/ephemeralcontainers", false, Deny("\"pods/ephemeralcontainers\"")),
         ("POST", "/api/v1/namespaces/kbatch-alice/pods/p/eviction", false, Deny("\"pods/eviction\"")),
@@ -487,6 +491,35 @@ fn allowlist_entries_match_like_rbac() {
     assert!(!l.allows("*", "", "pods", None));
 }
 
+/// Issue "Patches and server-side apply through the policies keep their meaning on a real API
+/// server": `kubectl get all` lists every kind of the `all` category (kube 1.28), so each must be
+/// readable, or kubectl prints `Forbidden` for it.
+#[test]
+fn get_all_category_is_readable_by_default() {
+    let cfg = ScopeConfig::default();
+    for (g, r) in [
+        ("", "pods"),
+        ("", "services"),
+        ("", "replicationcontrollers"),
+        ("apps", "daemonsets"),
+        ("apps", "deployments"),
+        ("apps", "replicasets"),
+        ("apps", "statefulsets"),
+        ("autoscaling", "horizontalpodautoscalers"),
+        ("batch", "cronjobs"),
+        ("batch", "jobs"),
+    ] {
+        let access = cfg.namespaced.access(g, r, None);
+        assert!(
+            access.is_some_and(|a| a.allows("list")),
+            "{r}.{g}: {access:?}"
+        );
+    }
+    for (g, r) in [("apps", "daemonsets"), ("", "replicationcontrollers")] {
+        assert_eq!(cfg.namespaced.access(g, r, None), Some(Access::Read), "{r}");
+    }
+}
+
 #[test]
 fn defaults_parse_and_leave_out_what_they_should() {
     assert_eq!(
@@ -499,7 +532,6 @@ fn defaults_parse_and_leave_out_what_they_should() {
     );
     let cfg = ScopeConfig::default();
     for (g, r) in [
-        ("apps", "daemonsets"),
         ("coordination.k8s.io", "leases"),
         ("", "nodes"),
         ("", "persistentvolumes"),

@@ -1,5 +1,5 @@
 //! Scheme defaults and initial status of the kinds added for Helm charts and RBAC:
-//! StatefulSet, DaemonSet, ReplicaSet, PodDisruptionBudget, the RBAC bindings, PriorityClass,
+//! StatefulSet, DaemonSet, ReplicaSet, ReplicationController, PodDisruptionBudget, the RBAC bindings, PriorityClass,
 //! StorageClass, FlowSchema, PriorityLevelConfiguration and Node (`pkg/apis/*/v1/defaults.go`).
 
 use serde_json::{json, Value};
@@ -13,6 +13,7 @@ pub(super) fn apply(res: &ResourceDef, obj: &mut Value) -> bool {
         ("apps", "StatefulSet") => statefulset(obj),
         ("apps", "DaemonSet") => daemonset(obj),
         ("apps", "ReplicaSet") => replicaset(obj),
+        ("", "ReplicationController") => replication_controller(obj),
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => binding(obj),
         ("scheduling.k8s.io", "PriorityClass") => {
             if let Some(m) = obj.as_object_mut() {
@@ -41,7 +42,7 @@ pub(super) fn initial_status(res: &ResourceDef) -> Option<Value> {
         ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
         ("apps", "DaemonSet") => json!({"currentNumberScheduled": 0, "numberMisscheduled": 0,
             "desiredNumberScheduled": 0, "numberReady": 0}),
-        ("apps", "ReplicaSet") => json!({"replicas": 0}),
+        ("apps", "ReplicaSet") | ("", "ReplicationController") => json!({"replicas": 0}),
         ("policy", "PodDisruptionBudget") => json!({"disruptionsAllowed": 0, "currentHealthy": 0,
             "desiredHealthy": 0, "expectedPods": 0}),
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => json!({}),
@@ -93,6 +94,29 @@ fn daemonset(obj: &mut Value) {
 }
 
 fn replicaset(obj: &mut Value) {
+    let spec = obj_mut(obj, "spec");
+    set_default(spec, "replicas", json!(1));
+    if let Some(t) = spec.get_mut("template") {
+        template(t);
+    }
+}
+
+/// `SetDefaults_ReplicationController`: selector and labels from the pod template's labels
+/// when empty, one replica.
+fn replication_controller(obj: &mut Value) {
+    let labels = obj
+        .pointer("/spec/template/metadata/labels")
+        .filter(|l| l.is_object())
+        .cloned();
+    if let Some(labels) = labels {
+        let empty = |v: Option<&Value>| v.and_then(Value::as_object).is_none_or(|m| m.is_empty());
+        if empty(obj.pointer("/spec/selector")) {
+            obj_mut(obj, "spec").insert("selector".into(), labels.clone());
+        }
+        if empty(obj.pointer("/metadata/labels")) {
+            obj_mut(obj, "metadata").insert("labels".into(), labels);
+        }
+    }
     let spec = obj_mut(obj, "spec");
     set_default(spec, "replicas", json!(1));
     if let Some(t) = spec.get_mut("template") {

@@ -68,6 +68,7 @@ fn kind_schema(gen: &mut SchemaGenerator, group: &str, kind: &str) -> Option<Str
         ("", "Namespace") => add::<core::v1::Namespace>(gen),
         ("", "Node") => add::<core::v1::Node>(gen),
         ("", "Pod") => add::<core::v1::Pod>(gen),
+        ("", "ReplicationController") => add::<core::v1::ReplicationController>(gen),
         ("", "Secret") => add::<core::v1::Secret>(gen),
         ("", "ServiceAccount") => add::<core::v1::ServiceAccount>(gen),
         ("", "Service") => add::<core::v1::Service>(gen),

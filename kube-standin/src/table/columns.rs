@@ -195,6 +195,17 @@ const REPLICASET: &[Column] = &[
     wide("Selector", "string", "Selector is a label query over pods that should match the replica count. If the selector is empty, it is defaulted to the labels present on the pod template. Label keys and values that must match in order to be controlled by this replica set. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
 ];
 
+const REPLICATIONCONTROLLER: &[Column] = &[
+    NAME,
+    col("Desired", "integer", "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller"),
+    col("Current", "integer", "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller"),
+    col("Ready", "integer", "The number of ready replicas for this replication controller."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide("Selector", "string", "Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
+];
+
 const PDB: &[Column] = &[
     NAME,
     col(
@@ -315,6 +326,7 @@ pub(super) fn for_printer(printer: Option<Printer>) -> &'static [Column] {
         Some(Printer::StatefulSet) => STATEFULSET,
         Some(Printer::DaemonSet) => DAEMONSET,
         Some(Printer::ReplicaSet) => REPLICASET,
+        Some(Printer::ReplicationController) => REPLICATIONCONTROLLER,
         Some(Printer::PodDisruptionBudget) => PDB,
         Some(Printer::RoleBinding) => ROLEBINDING,
         Some(Printer::ClusterRoleBinding) => CLUSTERROLEBINDING,

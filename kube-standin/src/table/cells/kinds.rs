@@ -60,6 +60,23 @@ pub(super) fn replicaset(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
+/// `printReplicationController`: NAME, DESIRED, CURRENT, READY, AGE, CONTAINERS, IMAGES,
+/// SELECTOR (the map selector as `labels.FormatLabels`).
+pub(super) fn replication_controller(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let desired = at(o, "/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let [names, images] = containers_and_images(o, "/spec/template/spec/containers");
+    vec![
+        name(o),
+        json!(desired),
+        json!(int_at(o, "/status/replicas")),
+        json!(int_at(o, "/status/readyReplicas")),
+        age(o, now),
+        names,
+        images,
+        json!(format_labels(at(o, "/spec/selector"))),
+    ]
+}
+
 /// `IntOrString.String()`, or `N/A` when unset.
 fn int_or_string(v: Option<&Value>) -> String {
     match v {
