@@ -36,7 +36,7 @@ use crate::decode::{check_type_meta, decode, media_type};
 use crate::error::ProxyError;
 use crate::policy::{Evaluation, PolicySet, Subject, Target};
 use crate::request_info::{PathKind, ResourceInfo};
-use crate::router::{forward, AppState};
+use crate::router::{forward, namespace_gone, AppState};
 use crate::scope::{reconcile_body_namespace, BodyNamespace};
 
 /// The kind of patch, from its `Content-Type`.
@@ -186,8 +186,7 @@ pub async fn admit(
             let body = to_json(&ev.object)?;
             let mut headers = parts.headers.clone();
             set_json_body(&mut headers, "application/json", body.len());
-            let req = rebuild(parts, headers, body);
-            let mut resp = forward(state, req, path, identity).await?;
+            let mut resp = forward_held(state, user, &parts, headers, body, path, identity).await?;
             add_warnings(resp.headers_mut(), &ev.warnings);
             Ok(resp)
         }
@@ -254,11 +253,20 @@ async fn patch(
     // retries patches internally; a precondition the client set is the client's to handle.
     let retry_conflicts = !has_precondition(patch_type, &patch);
     let mut attempt = 1;
+    let mut recovered = false;
     loop {
         let resp = patch_once(
             state, user, info, set, &parts, path, patch_type, &patch, identity,
         )
         .await?;
+        let (resp, gone) = namespace_gone(resp, &user.namespace).await;
+        if gone && !recovered {
+            // The user's namespace was deleted out of band: provision it again, try once more.
+            recovered = true;
+            if state.provisioner.recover(&state.upstream, user).await? {
+                continue;
+            }
+        }
         if resp.status() != StatusCode::CONFLICT || !retry_conflicts || attempt >= PATCH_ATTEMPTS {
             return Ok(resp);
         }
@@ -882,10 +890,32 @@ fn with_headers(mut req: Request<ProxyBody>, headers: HeaderMap) -> Request<Prox
 }
 
 /// The client's request (method, URI, extensions) with new headers and body.
-fn rebuild(parts: http::request::Parts, headers: HeaderMap, body: Bytes) -> Request<ProxyBody> {
-    let mut req = Request::from_parts(parts, full(body));
-    *req.headers_mut() = headers;
-    req
+/// Forward a request whose whole body the proxy holds. When the API server says the user's
+/// namespace does not exist (deleted out of band while remembered as provisioned), it is
+/// provisioned again and the request sent once more.
+async fn forward_held(
+    state: &AppState,
+    user: &User,
+    parts: &http::request::Parts,
+    headers: HeaderMap,
+    body: Bytes,
+    path: &str,
+    identity: &[(HeaderName, HeaderValue)],
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let make = || {
+        let mut req = Request::new(full(body.clone()));
+        *req.method_mut() = parts.method.clone();
+        *req.uri_mut() = parts.uri.clone();
+        *req.version_mut() = parts.version;
+        *req.headers_mut() = headers.clone();
+        req
+    };
+    let resp = forward(state, make(), path, identity).await?;
+    let (resp, gone) = namespace_gone(resp, &user.namespace).await;
+    if gone && state.provisioner.recover(&state.upstream, user).await? {
+        return forward(state, make(), path, identity).await;
+    }
+    Ok(resp)
 }
 
 #[cfg(test)]

@@ -243,6 +243,24 @@ pub fn api_prefix(api_version: &str) -> String {
     }
 }
 
+/// Whether an API server answer says namespace `ns` does not exist: a 404 `Status` with
+/// `details.kind: namespaces` and `details.name: <ns>`, or the message
+/// `namespaces "<ns>" not found` (pure).
+pub fn namespace_missing(status: StatusCode, body: &[u8], ns: &str) -> bool {
+    if status != StatusCode::NOT_FOUND {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    if v["kind"] != "Status" {
+        return false;
+    }
+    let by_details = v["details"]["kind"] == "namespaces" && v["details"]["name"] == ns;
+    let by_message = v["message"].as_str() == Some(&format!("namespaces \"{ns}\" not found"));
+    by_details || by_message
+}
+
 /// kind → (plural, namespaced), for one apiVersion.
 type KindTable = HashMap<String, (String, bool)>;
 
@@ -279,6 +297,23 @@ impl Provisioner {
             .try_get_with(user.namespace.clone(), self.provision(upstream, user))
             .await
             .map_err(|e: Arc<ProvisionError>| (*e).clone())
+    }
+
+    /// The API server said `user`'s namespace does not exist (deleted out of band while it
+    /// was remembered as provisioned): forget it and, when provisioning is on, provision it
+    /// again. `Ok(true)` when it was provisioned again, so the request may be retried once.
+    pub async fn recover(&self, upstream: &Upstream, user: &User) -> Result<bool, ProvisionError> {
+        self.done.invalidate(&user.namespace).await;
+        if !self.cfg.enabled {
+            return Ok(false);
+        }
+        tracing::warn!(
+            user = %user.name,
+            namespace = %user.namespace,
+            "the user namespace is gone (deleted out of band?); provisioning it again"
+        );
+        self.ensure(upstream, user).await?;
+        Ok(true)
     }
 
     /// `KBATCH_CREATE_USER_NAMESPACE=false`: the operator makes the namespaces and the proxy

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
+use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tracing::Instrument;
@@ -57,11 +58,18 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Pr
         user = tracing::field::Empty,
         status = tracing::field::Empty,
     );
+    let http1 = req.version() < http::Version::HTTP_2;
     async move {
-        let resp = match handle_inner(&state, req).await {
+        let mut resp = match handle_inner(&state, req).await {
             Ok(r) => r,
             Err(e) => e.to_api_response(),
         };
+        if http1 && resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // What the client sent past the drained part must not be read as a next request:
+            // the connection is closed once the answer is flushed.
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let span = tracing::Span::current();
         span.record("status", resp.status().as_u16());
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "handled");
@@ -193,6 +201,14 @@ async fn handle_inner(
             identity.clear();
         }
     }
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.max_request_body) {
+        return Err(refuse_oversized(req, state.max_request_body).await);
+    }
     if matches!(&kind, PathKind::Resource(_)) {
         state
             .provisioner
@@ -200,15 +216,97 @@ async fn handle_inner(
             .await
             .map_err(ProxyError::from)?;
     }
-    let declared = req
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > state.max_request_body) {
-        return Err(ProxyError::PayloadTooLarge(state.max_request_body));
+    admit_recovering(state, &user, &kind, req, &path, &identity, &body_ns).await
+}
+
+/// [`crate::admission::admit`], then: when the API server says the user's namespace does not
+/// exist (deleted out of band while remembered as provisioned), provision it again. Requests
+/// whose body the proxy holds are retried inside admission; a bodyless request that admission
+/// only forwards is retried here, once; a request whose body streamed upstream is answered
+/// with the 404 (the next one finds the namespace again).
+async fn admit_recovering(
+    state: &AppState,
+    user: &User,
+    kind: &PathKind,
+    req: Request<Incoming>,
+    path: &str,
+    identity: &[(HeaderName, HeaderValue)],
+    body_ns: &BodyNamespace,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let streamed_only = match kind {
+        PathKind::Resource(info) => crate::admission::plan(req.method(), info).is_none(),
+        _ => true,
+    };
+    let replay = (streamed_only
+        && req.body().is_end_stream()
+        && !headers::is_upgrade(req.headers()))
+    .then(|| {
+        (
+            req.method().clone(),
+            req.uri().clone(),
+            req.headers().clone(),
+        )
+    });
+    let resp = crate::admission::admit(state, user, kind, req, path, identity, body_ns).await?;
+    let (resp, gone) = namespace_gone(resp, &user.namespace).await;
+    if !gone || !state.provisioner.recover(&state.upstream, user).await? {
+        return Ok(resp);
     }
-    crate::admission::admit(state, &user, &kind, req, &path, &identity, &body_ns).await
+    let Some((method, uri, headers)) = replay else {
+        return Ok(resp);
+    };
+    let mut again = Request::new(crate::body::empty());
+    *again.method_mut() = method;
+    *again.uri_mut() = uri;
+    *again.headers_mut() = headers;
+    forward(state, again, path, identity).await
+}
+
+/// Largest API server error answer read to see whether it says the user's namespace is gone.
+const MAX_PEEKED_ERROR: u64 = 64 * 1024;
+
+/// Whether `resp` is the API server's 404 saying namespace `ns` does not exist (see
+/// [`crate::provision::namespace_missing`]). Only a 404 with a small declared length is read
+/// (and given back whole); every other answer streams on untouched.
+pub(crate) async fn namespace_gone(
+    resp: Response<ProxyBody>,
+    ns: &str,
+) -> (Response<ProxyBody>, bool) {
+    use http_body_util::BodyExt as _;
+    let small = resp
+        .body()
+        .size_hint()
+        .upper()
+        .is_some_and(|n| n <= MAX_PEEKED_ERROR);
+    if resp.status() != StatusCode::NOT_FOUND || !small {
+        return (resp, false);
+    }
+    let (parts, body) = resp.into_parts();
+    match body.collect().await {
+        Ok(c) => {
+            let bytes = c.to_bytes();
+            let gone = crate::provision::namespace_missing(parts.status, &bytes, ns);
+            (Response::from_parts(parts, full(bytes)), gone)
+        }
+        Err(e) => {
+            let e = ProxyError::BadGateway(format!("reading the API server's answer: {e}"));
+            (e.to_api_response(), false)
+        }
+    }
+}
+
+/// A request declaring a body over the limit: nothing of it is forwarded. The body is drained
+/// (bounded, see [`crate::body::drain`]) so the client reads the 413, except when the client
+/// waits for `100 Continue`: it then never sends the body (no `100 Continue` is sent).
+async fn refuse_oversized(req: Request<Incoming>, limit: usize) -> ProxyError {
+    let waits = req
+        .headers()
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if !waits {
+        crate::body::drain(req.into_body()).await;
+    }
+    ProxyError::PayloadTooLarge(limit)
 }
 
 /// Answer a self-subject review (`kubectl auth can-i`, `can-i --list`, `auth whoami`) from the
@@ -343,16 +441,19 @@ where
             h.append(k.clone(), v.clone());
         }
     }
-    // A chunked body over the limit is cut off mid-stream (the upstream request then fails).
-    let limited = http_body_util::Limited::new(body, state.max_request_body);
+    // A chunked body over the limit is cut off mid-stream (the upstream request then fails
+    // and is never completed); the rest of the client's body is drained and the answer is 413.
+    let (capped, over) = crate::body::Capped::new(body, state.max_request_body);
     let upstream_req = builder
-        .body(stream(limited))
+        .body(stream(capped))
         .map_err(|e| ProxyError::Internal(e.to_string()))?;
-    let mut resp = state
-        .upstream
-        .send(upstream_req, upgrade)
-        .await
-        .map_err(|e| ProxyError::BadGateway(e.to_string()))?;
+    let sent = state.upstream.send(upstream_req, upgrade).await;
+    let mut over = over;
+    if let Ok(rest) = over.try_recv() {
+        crate::body::drain(rest).await;
+        return Err(ProxyError::PayloadTooLarge(state.max_request_body));
+    }
+    let mut resp = sent.map_err(|e| ProxyError::BadGateway(e.to_string()))?;
     let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
     let out_headers = headers::downstream_headers(resp.headers(), switching);
     if switching {

@@ -271,3 +271,86 @@ fn without_namespace_creation_only_the_users_own_namespaces_are_used() {
         .collect();
     assert_eq!(writes, Vec::<String>::new(), "the proxy provisions nothing");
 }
+
+/// POST `body` to the proxy's kbatch API at `path` with curl: (status, body).
+fn kbatch_post(proxy: &Proxy, c: &Cluster, token: &str, path: &str, body: &str) -> (u16, String) {
+    let ca = c.dir.path().join("proxy-ca-kbatch.pem");
+    std::fs::write(&ca, &proxy.ca_pem).expect("ca");
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(&ca)
+        .args(["-w", "\n%{http_code}", "-X", "POST"])
+        .args(["-H", &format!("Authorization: token {token}")])
+        .args([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            body,
+        ])
+        .arg(format!("{}{path}", proxy.url))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or((&text, "0"));
+    (status.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// Issue "Patches and server-side apply through the policies keep their meaning on a real API
+/// server": a user namespace deleted by an operator while the proxy remembered it as
+/// provisioned is provisioned again on the user's next request, which succeeds on the first
+/// try (kbatch job submit, kubectl create through the raw API, server-side apply).
+#[test]
+fn a_namespace_deleted_out_of_band_is_provisioned_again() {
+    let (c, _handle) = Cluster::start_standin(StandInConfig::default(), &[]);
+    let hub = Hub::shared();
+    let proxy = Proxy::start(&c, &hub.api_url(), &[]);
+    let user = hub.kbatch_user("prov-gone");
+    let admin = c.kubectl("1.33", None);
+    let k = proxy.kubectl(&c, "1.33", &user.token, &user.namespace);
+    k.ok(&["create", "configmap", "first", "--from-literal=a=b"]);
+    let delete = || {
+        admin.ok(&["delete", "namespace", &user.namespace, "--wait=true"]);
+        let out = admin.run_with_stdin(&["get", "namespace", &user.namespace], None);
+        assert!(!out.status.success(), "the namespace is gone");
+    };
+
+    // (b) kubectl create through the raw API (a body the proxy holds): first try.
+    delete();
+    k.ok(&["create", "configmap", "second", "--from-literal=a=b"]);
+    let ns = namespace(&admin, &user.namespace);
+    assert_eq!(
+        ns["metadata"]["annotations"][USERNAME_KEY],
+        user.name.as_str()
+    );
+    let cms = admin.ok(&["get", "configmaps", "-n", &user.namespace, "-o", "name"]);
+    assert!(cms.contains("configmap/second"), "{cms}");
+    assert!(k
+        .ok(&["get", "configmap", "second", "-o", "name"])
+        .contains("second"));
+
+    // Server-side apply (the patch flow's dry run meets the missing namespace): first try.
+    delete();
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "applied"}, "data": {"a": "b"}});
+    let out = k.run_with_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        Some(&cm.to_string()),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    namespace(&admin, &user.namespace);
+
+    // (a) kbatch job submit: the proxy's own calls are retried after provisioning again.
+    delete();
+    let job = r#"{"job": {"metadata": {"name": "after-delete"}, "spec": {"template": {"spec": {"restart_policy": "Never", "containers": [{"name": "a", "image": "alpine", "command": ["true"]}]}}}}}"#;
+    let (status, body) = kbatch_post(&proxy, &c, &user.token, "/jobs/", job);
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("not found"), "{body}");
+    let ns = namespace(&admin, &user.namespace);
+    assert_eq!(ns["metadata"]["name"], user.namespace.as_str());
+    let jobs = admin.ok(&["get", "jobs", "-n", &user.namespace, "-o", "name"]);
+    assert!(jobs.contains("after-delete"), "{jobs}");
+}

@@ -154,10 +154,14 @@ pub async fn send(
 pub async fn error_from(resp: Response<Incoming>) -> ProxyError {
     let status = resp.status();
     let bytes = read_body(resp).await.unwrap_or_default();
-    let message = serde_json::from_slice::<Value>(&bytes)
+    error_from_bytes(status, &bytes)
+}
+
+fn error_from_bytes(status: StatusCode, bytes: &[u8]) -> ProxyError {
+    let message = serde_json::from_slice::<Value>(bytes)
         .ok()
         .and_then(|v| v["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
     ProxyError::Api { status, message }
 }
 
@@ -185,10 +189,24 @@ pub async fn call(
         )),
         None => None,
     };
-    let resp = send(state, user, method, path_and_query, body).await?;
-    if !resp.status().is_success() {
-        return Err(error_from(resp).await);
-    }
+    let mut recovered = false;
+    let resp = loop {
+        let resp = send(state, user, method.clone(), path_and_query, body.clone()).await?;
+        if resp.status().is_success() {
+            break resp;
+        }
+        let status = resp.status();
+        let bytes = read_body(resp).await.unwrap_or_default();
+        // The user's namespace was deleted out of band while remembered as provisioned:
+        // provision it again and retry once (the proxy holds the whole request).
+        if !recovered && crate::provision::namespace_missing(status, &bytes, &user.namespace) {
+            recovered = true;
+            if state.provisioner.recover(&state.upstream, user).await? {
+                continue;
+            }
+        }
+        return Err(error_from_bytes(status, &bytes));
+    };
     let bytes = read_body(resp).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ProxyError::BadGateway(format!("the API server's answer is not JSON: {e}")))

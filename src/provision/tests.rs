@@ -207,3 +207,27 @@ fn adopt_flag_is_off_by_default() {
     assert!(!parse(&["x"]).adopt_existing_namespaces, "off by default");
     assert!(parse(&["x", "--adopt-existing-namespaces"]).adopt_existing_namespaces);
 }
+
+#[test]
+fn a_missing_user_namespace_is_recognised_in_the_api_servers_404() {
+    let ns = "kbatch-sam";
+    let by_details = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespaces \"kbatch-sam\" not found","reason":"NotFound","details":{"name":"kbatch-sam","kind":"namespaces"},"code":404}"#;
+    assert!(namespace_missing(StatusCode::NOT_FOUND, by_details, ns));
+    let by_message =
+        br#"{"kind":"Status","message":"namespaces \"kbatch-sam\" not found","code":404}"#;
+    assert!(namespace_missing(StatusCode::NOT_FOUND, by_message, ns));
+    // Another namespace, another kind, another status, or no Status: not the user's namespace.
+    assert!(!namespace_missing(
+        StatusCode::NOT_FOUND,
+        by_details,
+        "kbatch-max"
+    ));
+    let object = br#"{"kind":"Status","message":"configmaps \"x\" not found","details":{"name":"x","kind":"configmaps"},"code":404}"#;
+    assert!(!namespace_missing(StatusCode::NOT_FOUND, object, ns));
+    assert!(!namespace_missing(StatusCode::FORBIDDEN, by_details, ns));
+    assert!(!namespace_missing(
+        StatusCode::NOT_FOUND,
+        b"404 page not found\n",
+        ns
+    ));
+}
