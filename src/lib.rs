@@ -8,6 +8,7 @@
 //! - [`config`]: flags and environment variables → a validated [`config::Config`].
 //! - [`request_info`]: raw API paths → verb, group, version, resource, namespace, name.
 //! - [`scope`]: namespace confinement decisions.
+//! - [`alias`]: answers to requests moved from `default` show `default` again.
 //! - [`reviews`]: self-subject reviews answered with the same policy.
 //! - [`headers`]: header hygiene for forwarded requests and relayed responses.
 //! - [`identity`]: hub user name → namespace (the kbatch scheme) and label values.
@@ -30,6 +31,7 @@
 //! - [`kbatch`]: the kbatch REST API (`/jobs/`, `/cronjobs/`, `/pods/`, `/profiles/`, …).
 
 pub mod admission;
+pub mod alias;
 pub mod auth;
 pub mod body;
 pub mod certs;

@@ -10,7 +10,10 @@ mod tests;
 
 use http::Method;
 
-pub use query::{and_field_selector, check_field_selector, Query, QueryError, MAX_QUERY};
+pub use query::{
+    and_field_selector, check_field_selector, rename_field_selector_namespace, Query, QueryError,
+    MAX_QUERY, NAMESPACE_FIELDS,
+};
 
 /// The kind of path.
 // One per request, never stored in bulk: boxing the resource variant would only add an

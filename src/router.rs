@@ -161,8 +161,8 @@ async fn handle_inner(
     };
     let decision = decide(&state.scope, &kind, &query, &subject);
     let rewritten = matches!(decision, Decision::Rewrite { .. });
-    let (mut path, body_ns) = match decision {
-        Decision::Allow => (path, BodyNamespace::Keep),
+    let (mut path, body_ns, alias) = match decision {
+        Decision::Allow => (path, BodyNamespace::Keep, None),
         Decision::Deny(message) => return Err(ProxyError::Forbidden(message)),
         Decision::BadRequest(message) => return Err(ProxyError::BadRequest(message)),
         Decision::MethodNotAllowed => return Err(ProxyError::MethodNotAllowed),
@@ -171,6 +171,7 @@ async fn handle_inner(
             path: new_path,
             query: new_query,
             body_namespace,
+            alias,
         } => {
             let pq = match &new_query {
                 Some(q) if !q.is_empty() => format!("{new_path}?{q}"),
@@ -179,7 +180,7 @@ async fn handle_inner(
             *req.uri_mut() = pq
                 .parse()
                 .map_err(|e| ProxyError::BadRequest(format!("rewritten request URI: {e}")))?;
-            (new_path, body_namespace)
+            (new_path, body_namespace, alias)
         }
     };
     if path.is_empty() {
@@ -216,7 +217,22 @@ async fn handle_inner(
             .await
             .map_err(ProxyError::from)?;
     }
-    admit_recovering(state, &user, &kind, req, &path, &identity, &body_ns).await
+    if alias.is_some() {
+        // The answer is rewritten to show `default` again (see `crate::alias`): ask for
+        // the JSON form it can read.
+        crate::alias::prefer_readable_answer(req.headers_mut());
+    }
+    let resp = admit_recovering(state, &user, &kind, req, &path, &identity, &body_ns).await?;
+    Ok(match (&alias, &kind) {
+        (Some(alias), PathKind::Resource(info)) if !is_upgraded(&resp) => {
+            crate::alias::rewrite_answer(resp, alias, info.verb == "watch").await
+        }
+        _ => resp,
+    })
+}
+
+fn is_upgraded(resp: &Response<ProxyBody>) -> bool {
+    resp.status() == StatusCode::SWITCHING_PROTOCOLS
 }
 
 /// [`crate::admission::admit`], then: when the API server says the user's namespace does not

@@ -10,8 +10,11 @@ mod tests;
 
 use serde_json::Value;
 
+use crate::alias::NamespaceAlias;
+
 use crate::request_info::{
-    and_field_selector, PathKind, Query, ResourceInfo, CONNECT_SUBRESOURCES,
+    and_field_selector, rename_field_selector_namespace, PathKind, Query, ResourceInfo,
+    CONNECT_SUBRESOURCES,
 };
 
 pub use allowlist::{
@@ -158,6 +161,8 @@ pub enum Decision {
         query: Option<String>,
         /// What to do with the body's namespace.
         body_namespace: BodyNamespace,
+        /// The client named `default`: answers show it again (see [`crate::alias`]).
+        alias: Option<NamespaceAlias>,
     },
     /// The proxy answers this itself (self-subject reviews, see [`crate::reviews`]).
     Review(ReviewKind),
@@ -433,15 +438,36 @@ pub fn decide(cfg: &ScopeConfig, kind: &PathKind, query: &Query, subject: &Subje
             )),
         },
         Outcome::Denied(why) => Decision::Deny(forbidden_message(r, subject, &why)),
-        Outcome::InOwnNamespace => Decision::Rewrite {
-            path: r.path_in_namespace(subject.namespace),
-            query: query.to_forward(),
-            body_namespace: body_namespace(r, subject.namespace, Some(DEFAULT_NAMESPACE)),
-        },
+        Outcome::InOwnNamespace => {
+            // A field selector naming `default` (kubectl describe's events of an object in
+            // it) means the user's namespace too.
+            let mut q = query.clone();
+            if let Some(selector) = query.get("fieldSelector") {
+                match rename_field_selector_namespace(
+                    selector,
+                    DEFAULT_NAMESPACE,
+                    subject.namespace,
+                ) {
+                    Ok(Some(renamed)) => q.set("fieldSelector", &renamed),
+                    Ok(None) => {}
+                    Err(e) => return Decision::BadRequest(e),
+                }
+            }
+            Decision::Rewrite {
+                path: r.path_in_namespace(subject.namespace),
+                query: q.to_forward(),
+                body_namespace: body_namespace(r, subject.namespace, Some(DEFAULT_NAMESPACE)),
+                alias: Some(NamespaceAlias {
+                    real: subject.namespace.to_string(),
+                    shown: DEFAULT_NAMESPACE.to_string(),
+                }),
+            }
+        }
         Outcome::AllNamespaces => Decision::Rewrite {
             path: r.path_in_namespace(subject.namespace),
             query: query.to_forward(),
             body_namespace: BodyNamespace::Keep,
+            alias: None,
         },
         Outcome::NamespaceFilter => {
             let term = format!("metadata.name={}", subject.namespace);
@@ -455,6 +481,7 @@ pub fn decide(cfg: &ScopeConfig, kind: &PathKind, query: &Query, subject: &Subje
                         path: r.original_path(),
                         query: q.to_forward(),
                         body_namespace: BodyNamespace::Keep,
+                        alias: None,
                     }
                 }
                 Err(e) => Decision::BadRequest(e),

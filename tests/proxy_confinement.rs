@@ -156,7 +156,30 @@ fn a_kubeconfig_without_a_namespace_works() {
             "-o",
             "jsonpath={.metadata.namespace}",
         ]);
-        assert_eq!(got, u.namespace);
+        // The object lives in the user's namespace, and answers show the namespace the
+        // client asked for (what Helm and `kubectl apply` compare against).
+        assert_eq!(got, "default");
+        let admin = c.kubectl("1.33", None);
+        let real = admin.ok(&[
+            "get",
+            "configmap",
+            &cm,
+            "-n",
+            &u.namespace,
+            "-o",
+            "jsonpath={.metadata.namespace}",
+        ]);
+        assert_eq!(real, u.namespace);
+        let listed = k.ok(&[
+            "get",
+            "configmaps",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace}{\"\\n\"}{end}",
+        ]);
+        assert!(
+            !listed.is_empty() && listed.lines().all(|l| l == "default"),
+            "{listed}"
+        );
         // A manifest naming namespace "default" lands in the user's namespace too.
         let manifest = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}-d\n  namespace: default\ndata:\n  a: b\n"
@@ -189,7 +212,7 @@ fn a_kubeconfig_without_a_namespace_works() {
                 "-o",
                 "jsonpath={.metadata.namespace}/{.data.a}",
             ]);
-            assert_eq!(got, format!("{}/{value}", u.namespace));
+            assert_eq!(got, format!("default/{value}"));
             // Server-side apply stays an apply by kubectl's field manager, policies' mutations
             // (the username label) included.
             let cm_json: serde_json::Value = serde_json::from_str(&k.ok(&[

@@ -251,12 +251,10 @@ fn helm_install_upgrade_rollback_uninstall_in_the_users_namespace() {
     release_cycle(true);
 }
 
-/// Known bug (issue #13): install works, but the API server answers objects in the user's
-/// namespace while Helm asked for `default`, so `helm upgrade` takes them for resources that
-/// left the release and deletes them. The fix is to show answers of rewritten requests in
-/// `default`.
+/// Namespace `default` is the user's own: the proxy moves the requests there and shows
+/// `default` in the answers, so Helm's release bookkeeping (which compares the namespaces of
+/// what it applied and what it got back) keeps the objects on `upgrade`.
 #[test]
-#[ignore = "helm upgrade deletes the release's objects when the kubeconfig names no namespace (issue #13)"]
 fn helm_with_a_kubeconfig_that_names_no_namespace() {
     release_cycle(false);
 }

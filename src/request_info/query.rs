@@ -261,6 +261,38 @@ pub fn and_field_selector(selector: Option<&str>, term: &str) -> Result<String, 
     }
 }
 
+/// Field-selector fields that name a namespace: `metadata.namespace` (every kind) and the
+/// involved object's of an Event (`involvedObject.namespace` in core/v1, `regarding.namespace`
+/// in events.k8s.io/v1).
+pub const NAMESPACE_FIELDS: &[&str] = &[
+    "metadata.namespace",
+    "involvedObject.namespace",
+    "regarding.namespace",
+];
+
+/// `selector` with every [`NAMESPACE_FIELDS`] term whose value is `from` made to name `to`
+/// instead (`involvedObject.namespace=default` → `involvedObject.namespace=kbatch-alice`);
+/// `Ok(None)` when no term names `from`. The selector is checked first (kube's grammar).
+pub fn rename_field_selector_namespace(
+    selector: &str,
+    from: &str,
+    to: &str,
+) -> Result<Option<String>, String> {
+    check_field_selector(selector)?;
+    let mut changed = false;
+    let terms: Vec<String> = split_terms(selector)
+        .map(|term| match split_term(term) {
+            Some((field, rhs)) if NAMESPACE_FIELDS.contains(&field) && rhs == from => {
+                changed = true;
+                let op = &term[field.len()..term.len() - rhs.len()];
+                format!("{field}{op}{to}")
+            }
+            _ => term.to_string(),
+        })
+        .collect();
+    Ok(changed.then(|| terms.join(",")))
+}
+
 fn split_terms(s: &str) -> impl Iterator<Item = &str> {
     let mut terms = Vec::new();
     let mut start = 0;

@@ -403,3 +403,27 @@ fn field_selectors_are_checked_and_anded() {
         assert!(check_field_selector(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn namespace_terms_of_a_field_selector_follow_the_rewrite() {
+    let rename = |s| rename_field_selector_namespace(s, "default", "kbatch-me");
+    let cases: &[(&str, Option<&str>)] = &[
+        (
+            "involvedObject.name=web,involvedObject.namespace=default,involvedObject.kind=Pod",
+            Some("involvedObject.name=web,involvedObject.namespace=kbatch-me,involvedObject.kind=Pod"),
+        ),
+        ("metadata.namespace==default", Some("metadata.namespace==kbatch-me")),
+        ("metadata.namespace!=default", Some("metadata.namespace!=kbatch-me")),
+        ("regarding.namespace=default", Some("regarding.namespace=kbatch-me")),
+        // Other fields and other values are not namespaces to rename.
+        ("metadata.name=default", None),
+        ("involvedObject.namespace=defaults", None),
+        ("involvedObject.namespace=other", None),
+        ("", None),
+    ];
+    for (sel, want) in cases {
+        let got = rename(sel);
+        assert_eq!(got, Ok(want.map(String::from)), "{sel}");
+    }
+    assert!(rename("involvedObject.namespace=default\\").is_err());
+}

@@ -60,8 +60,12 @@ fn check(cfg: &ScopeConfig, rows: &[(&str, &str, bool, Want)]) {
                     path: p,
                     query: q,
                     body_namespace,
+                    alias,
                 },
             ) => {
+                // Only a request the proxy moved out of `default` has its answers shown there.
+                let from_default = target.contains("/namespaces/default/");
+                assert_eq!(alias.is_some(), from_default, "{ctx}: {alias:?}");
                 assert_eq!(p, path, "{ctx}");
                 assert_eq!(q.as_deref(), *query, "{ctx}");
                 let want_body = match body {
@@ -270,6 +274,10 @@ fn default_namespace_and_all_namespaces_are_rewritten() {
     let rows: Vec<(&str, &str, bool, Want)> = vec![
         ("GET", "/api/v1/namespaces/default/pods?limit=500", false, Rewrite("/api/v1/namespaces/kbatch-alice/pods", Some("limit=500"), Keep)),
         ("GET", "/api/v1/namespaces/default/pods/p", false, Rewrite("/api/v1/namespaces/kbatch-alice/pods/p", None, Keep)),
+        // kubectl describe's events of an object in `default`.
+        ("GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dp%2CinvolvedObject.namespace%3Ddefault", false,
+            Rewrite("/api/v1/namespaces/kbatch-alice/events", Some("fieldSelector=involvedObject.name%3Dp%2CinvolvedObject.namespace%3Dkbatch-alice"), Keep)),
+        ("GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.namespace%3Ddefault%5C", false, Bad("invalid escape")),
         ("GET", "/api/v1/watch/namespaces/default/pods", false, Rewrite("/api/v1/watch/namespaces/kbatch-alice/pods", None, Keep)),
         ("GET", "/api/v1/namespaces/default/pods/p/log?follow=true&container=c", false, Rewrite("/api/v1/namespaces/kbatch-alice/pods/p/log", Some("follow=true&container=c"), Keep)),
         ("POST", "/api/v1/namespaces/default/configmaps?fieldManager=kubectl-create&fieldValidation=Strict", false,

@@ -29,6 +29,15 @@ check("py1" in names, f"list: {names}")
 # Namespace "default" is the user's namespace (rewritten by the proxy).
 names = [c.metadata.name for c in core.list_namespaced_config_map("default").items]
 check("py1" in names, f"default is rewritten to the user's namespace: {names}")
+# Answers show the namespace the client named, in lists, single objects and watches.
+shown = {c.metadata.namespace for c in core.list_namespaced_config_map("default").items}
+check(shown == {"default"}, f"a list in default shows default: {shown}")
+check(core.read_namespaced_config_map("py1", "default").metadata.namespace == "default",
+      "a read in default shows default")
+w = watch.Watch()
+for ev in w.stream(core.list_namespaced_config_map, "default", timeout_seconds=5):
+    check(ev["object"].metadata.namespace == "default", f"a watch in default shows default: {ev}")
+    w.stop()
 
 # Refusals come back as ApiException with the proxy's Status.
 try:
