@@ -530,9 +530,47 @@ async fn patch_once(
     let verb = if creates { "create" } else { "patch" };
 
     // 2. Judge the patched object.
-    let ev = set.evaluate(&target(info, verb), &who, result);
+    let before = ev_input(patch_type, &result);
+    let mut ev = set.evaluate(&target(info, verb), &who, result);
     conclude(info, user, verb, &ev)?;
-    let warnings = ev.warnings.clone();
+    let mut warnings = ev.warnings.clone();
+    let mut rv = rv;
+
+    // 2b. Policies changed what an apply produces (a mutation guarded by a server default, or
+    //     of a field another manager set): their changes go into the apply configuration,
+    //     which is dry run and judged again, so the client's manager owns them and the commit
+    //     stays an apply. Only when that does not settle is the judged object committed whole.
+    if let (true, Some(before)) = (ev.changed, before) {
+        if let Some(carried) = carry_mutations(&sent, &before, &ev.object) {
+            match dry_run(
+                state,
+                parts,
+                path,
+                patch_type,
+                &to_json(&carried)?,
+                identity,
+            )
+            .await?
+            {
+                DryRun::Refused(resp) => return Ok(resp),
+                DryRun::Object {
+                    object,
+                    resource_version,
+                    creates: creates_now,
+                } => {
+                    let verb = if creates_now { "create" } else { "patch" };
+                    let again = set.evaluate(&target(info, verb), &who, object);
+                    conclude(info, user, verb, &again)?;
+                    if !again.changed {
+                        warnings = again.warnings.clone();
+                        sent = carried;
+                        rv = resource_version;
+                        ev = again;
+                    }
+                }
+            }
+        }
+    }
 
     // 3. What to commit: the patch as sent to the dry run, or, when policies still changed
     //    its result (a merge, strategic-merge or JSON patch, or mutations an apply
@@ -587,6 +625,71 @@ async fn patch_once(
     let mut resp = forward(state, commit, &commit_path, identity).await?;
     add_warnings(resp.headers_mut(), &warnings);
     Ok(resp)
+}
+
+/// The dry run's result, kept to see what policies change in it (server-side apply only).
+fn ev_input(patch_type: PatchType, result: &Value) -> Option<Value> {
+    (patch_type == PatchType::Apply).then(|| result.clone())
+}
+
+/// `config` (an apply configuration) with the changes policies made from `before` to
+/// `after` (a dry run's result and its judged form): a changed or added value is set in the
+/// configuration, a removed one removed from it. Lists are followed index by index when they
+/// kept their length and the configuration lists as many entries, else taken whole. `None`
+/// when a change cannot be said in the configuration (a removal of a field it does not set,
+/// a change below a scalar or a list it holds differently); the object is then committed
+/// whole.
+pub fn carry_mutations(config: &Value, before: &Value, after: &Value) -> Option<Value> {
+    let mut out = config.clone();
+    carry(&mut out, before, after).then_some(out)
+}
+
+fn carry(config: &mut Value, before: &Value, after: &Value) -> bool {
+    if before == after {
+        return true;
+    }
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            if config.is_null() {
+                *config = Value::Object(Map::new());
+            }
+            let Value::Object(c) = config else {
+                return false;
+            };
+            for (k, av) in a {
+                match b.get(k) {
+                    Some(bv) if bv == av => {}
+                    Some(bv) if bv.is_object() || bv.is_array() => {
+                        let slot = c.entry(k.clone()).or_insert(Value::Null);
+                        if !carry(slot, bv, av) {
+                            return false;
+                        }
+                    }
+                    _ => {
+                        c.insert(k.clone(), av.clone());
+                    }
+                }
+            }
+            b.keys()
+                .filter(|k| !a.contains_key(*k))
+                .all(|k| c.remove(k).is_some())
+        }
+        (Value::Array(b), Value::Array(a)) if b.len() == a.len() => match config {
+            Value::Array(c) if c.len() == a.len() => c
+                .iter_mut()
+                .zip(b.iter().zip(a))
+                .all(|(cv, (bv, av))| carry(cv, bv, av)),
+            Value::Null => {
+                *config = after.clone();
+                true
+            }
+            _ => false,
+        },
+        _ => {
+            *config = after.clone();
+            true
+        }
+    }
 }
 
 /// Remove from a dry-run result what the API server manages itself, before the result is
@@ -1191,6 +1294,53 @@ mod tests {
                 None => assert!(got.is_err(), "{before}"),
             }
         }
+    }
+
+    #[test]
+    fn policy_changes_to_an_apply_result_are_carried_into_its_configuration() {
+        let config = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": 80}]}});
+        let before = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "s", "uid": "u"},
+            "spec": {"ports": [{"port": 80, "protocol": "TCP"}], "sessionAffinity": "None",
+                     "clusterIP": "10.0.0.1"}});
+        let mut after = before.clone();
+        after["metadata"]["annotations"] = json!({"seen": "yes"});
+        after["spec"]["ports"][0]["appProtocol"] = json!("http");
+        after["spec"]["sessionAffinity"] = json!("ClientIP");
+        let carried = carry_mutations(&config, &before, &after).expect("carried");
+        assert_eq!(
+            carried,
+            json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "s", "annotations": {"seen": "yes"}},
+                "spec": {"ports": [{"port": 80, "appProtocol": "http"}],
+                         "sessionAffinity": "ClientIP"}})
+        );
+        // Nothing changed: the configuration as it was.
+        assert_eq!(
+            carry_mutations(&config, &before, &before),
+            Some(config.clone())
+        );
+        // A removal of what the configuration does not set cannot be said in it.
+        let mut removed = before.clone();
+        removed["spec"]
+            .as_object_mut()
+            .expect("spec")
+            .remove("sessionAffinity");
+        assert_eq!(carry_mutations(&config, &before, &removed), None);
+        // A removal of what it sets can.
+        let mut dropped = before.clone();
+        dropped["spec"]
+            .as_object_mut()
+            .expect("spec")
+            .remove("ports");
+        let carried = carry_mutations(&config, &before, &dropped).expect("carried");
+        assert!(carried["spec"].get("ports").is_none(), "{carried}");
+        // A list the configuration holds differently is not followed by index.
+        let mut two = before.clone();
+        two["spec"]["ports"] = json!([{"port": 80, "protocol": "UDP"}]);
+        let short = json!({"metadata": {"name": "s"}, "spec": {"ports": []}});
+        assert_eq!(carry_mutations(&short, &before, &two), None);
     }
 
     #[test]

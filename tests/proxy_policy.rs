@@ -839,3 +839,208 @@ fn without_a_policies_flag_the_built_in_policies_refuse_a_privileged_pod_and_non
         "no policy, no username label: {created}"
     );
 }
+
+/// Test-only policies that mutate only once the API server has defaulted the object (a `test`
+/// of a field no manifest sets), so an apply configuration never carries the mutation and the
+/// proxy must commit the judged object whole: a create for an apply that creates, a `PUT` for
+/// patches of an existing object.
+const AFTER_DEFAULTS: &str = r#"
+name: defaulted-service
+match: {verbs: [create, update, patch], apiGroups: [""], resources: [services]}
+mutate:
+  - {op: test, path: /spec/sessionAffinity, value: None}
+  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
+---
+name: defaulted-deployment
+match: {verbs: [create, update, patch], apiGroups: [apps], resources: [deployments]}
+mutate:
+  - {op: test, path: /spec/revisionHistoryLimit, value: 10}
+  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
+---
+name: defaulted-statefulset
+match: {verbs: [create, update, patch], apiGroups: [apps], resources: [statefulsets]}
+mutate:
+  - {op: test, path: /spec/podManagementPolicy, value: OrderedReady}
+  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
+---
+name: defaulted-job
+match: {verbs: [create, update, patch], apiGroups: [batch], resources: [jobs]}
+mutate:
+  - {op: test, path: /spec/completionMode, value: NonIndexed}
+  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
+---
+name: defaulted-cronjob
+match: {verbs: [create, update, patch], apiGroups: [batch], resources: [cronjobs]}
+mutate:
+  - {op: test, path: /spec/concurrencyPolicy, value: Allow}
+  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
+"#;
+
+/// A manifest of `kind` (named `rt`) whose changeable field is `v`.
+fn round_trip_manifest(kind: &str, v: u32) -> String {
+    let pod = "      containers:\n      - name: main\n        image: busybox\n        command: [sleep, \"60\"]\n";
+    match kind {
+        "service" => format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: rt\n  labels: {{rt: one}}\nspec:\n  selector: {{app: rt}}\n  ports:\n  - {{name: http, port: 80, targetPort: {}}}\n",
+            8080 + v
+        ),
+        "deployment" => format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: rt\n  labels: {{rt: one}}\nspec:\n  replicas: {v}\n  selector: {{matchLabels: {{app: rt}}}}\n  template:\n    metadata: {{labels: {{app: rt}}}}\n    spec:\n{pod}"
+        ),
+        "statefulset" => format!(
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: rt\n  labels: {{rt: one}}\nspec:\n  serviceName: rt\n  replicas: {v}\n  selector: {{matchLabels: {{app: rt}}}}\n  template:\n    metadata: {{labels: {{app: rt}}}}\n    spec:\n{pod}"
+        ),
+        "job" => format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: rt\n  labels: {{rt: one}}\nspec:\n  parallelism: {v}\n  template:\n    spec:\n      restartPolicy: Never\n{pod}"
+        ),
+        "cronjob" => format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: rt\n  labels: {{rt: one}}\nspec:\n  schedule: \"*/{v} * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n{}",
+            pod.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        ),
+        other => panic!("no manifest for {other}"),
+    }
+}
+
+/// The changeable field of a round-trip manifest, as stored.
+fn round_trip_field(kind: &str, obj: &Value) -> Value {
+    match kind {
+        "service" => obj["spec"]["ports"][0]["targetPort"].clone(),
+        "deployment" | "statefulset" => obj["spec"]["replicas"].clone(),
+        "job" => obj["spec"]["parallelism"].clone(),
+        _ => obj["spec"]["schedule"].clone(),
+    }
+}
+
+/// A strategic-merge patch of the changeable field to `v`, dropping the policy's annotation
+/// (so the policy changes the dry run's result and the object is committed whole).
+fn round_trip_patch(kind: &str, v: u32) -> String {
+    let spec = match kind {
+        "service" => format!(r#"{{"ports":[{{"port":80,"targetPort":{}}}]}}"#, 8080 + v),
+        "deployment" | "statefulset" => format!(r#"{{"replicas":{v}}}"#),
+        "job" => format!(r#"{{"parallelism":{v}}}"#),
+        _ => format!(r#"{{"schedule":"*/{v} * * * *"}}"#),
+    };
+    format!(r#"{{"metadata":{{"annotations":{{"example.org/defaulted":null}}}},"spec":{spec}}}"#)
+}
+
+fn expected_field(kind: &str, v: u32) -> Value {
+    match kind {
+        "service" => serde_json::json!(8080 + v),
+        "cronjob" => serde_json::json!(format!("*/{v} * * * *")),
+        _ => serde_json::json!(v),
+    }
+}
+
+/// `what` has exactly one `managedFields` entry, an `Apply` by `kubectl`, owning the
+/// policies' label and the test policy's annotation.
+fn assert_applied_by_kubectl(k: &Kubectl, ns: &str, what: &str) {
+    let obj: Value = serde_json::from_str(&k.ok(&[
+        "get",
+        what,
+        "-n",
+        ns,
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]))
+    .expect("json");
+    let entries = obj["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{what}: {entries:?}");
+    assert_eq!(entries[0]["manager"], "kubectl", "{what}: {entries:?}");
+    assert_eq!(entries[0]["operation"], "Apply", "{what}: {entries:?}");
+    let owned = entries[0]["fieldsV1"].to_string();
+    assert!(
+        owned.contains("f:example.org/defaulted") && owned.contains(USERNAME_KEY),
+        "{what}: {owned}"
+    );
+}
+
+#[test]
+fn whole_object_commits_round_trip_services_deployments_statefulsets_jobs_and_cronjobs() {
+    let c = Cluster::start();
+    let dir = policy_dir(&c, &[("zz-after-defaults.yaml", AFTER_DEFAULTS)]);
+    let proxy = start(&c, &dir, &[]);
+    let u = Hub::shared().kbatch_user("roundtrip");
+    let ns = u.namespace.as_str();
+    let k = proxy.kubectl(&c, "1.33", &u.token, ns);
+    for kind in ["service", "deployment", "statefulset", "job", "cronjob"] {
+        let what = format!("{kind}/rt");
+        // 1. Server-side apply that creates: committed as a create of the judged object,
+        //    without what the dry run allocated or recorded.
+        let file = write(&c, "rt.yaml", &round_trip_manifest(kind, 1));
+        k.ok(&["apply", "--server-side", "-n", ns, "-f", &file]);
+        let created = get_json(&k, ns, &what);
+        assert_eq!(
+            created["metadata"]["annotations"]["example.org/defaulted"], "seen",
+            "{created}"
+        );
+        assert_eq!(
+            created["metadata"]["labels"][USERNAME_KEY],
+            u.name.as_str(),
+            "{created}"
+        );
+        assert_eq!(round_trip_field(kind, &created), expected_field(kind, 1));
+        let uid = created["metadata"]["uid"].clone();
+        let born = created["metadata"]["creationTimestamp"].clone();
+        assert!(uid.is_string() && born.is_string(), "{created}");
+        if kind == "service" {
+            let ip = created["spec"]["clusterIP"].as_str().unwrap_or("");
+            assert!(!ip.is_empty() && ip != "None", "{created}");
+        }
+        // The policy's change went into the apply configuration: kubectl's apply owns it.
+        assert_applied_by_kubectl(&k, ns, &what);
+        // 2. Server-side apply of a change: an apply, kept as one (no conflict with the
+        //    create's own fields).
+        let file = write(&c, "rt.yaml", &round_trip_manifest(kind, 2));
+        k.ok(&["apply", "--server-side", "-n", ns, "-f", &file]);
+        let applied = get_json(&k, ns, &what);
+        assert_eq!(round_trip_field(kind, &applied), expected_field(kind, 2));
+        assert_applied_by_kubectl(&k, ns, &what);
+        // 3. A strategic-merge patch the policy changes again: committed whole with a PUT.
+        k.ok(&["patch", &what, "-n", ns, "-p", &round_trip_patch(kind, 3)]);
+        let patched = get_json(&k, ns, &what);
+        // 4. A JSON patch likewise.
+        k.ok(&[
+            "patch",
+            &what,
+            "-n",
+            ns,
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/annotations/example.org~1defaulted"},{"op":"replace","path":"/metadata/labels/rt","value":"four"}]"#,
+        ]);
+        let last = get_json(&k, ns, &what);
+        for (step, obj) in [("strategic", &patched), ("json", &last)] {
+            assert_eq!(
+                obj["metadata"]["annotations"]["example.org/defaulted"], "seen",
+                "{kind} {step}: {obj}"
+            );
+            assert_eq!(
+                round_trip_field(kind, obj),
+                expected_field(kind, 3),
+                "{kind} {step}"
+            );
+            assert_eq!(obj["metadata"]["uid"], uid, "{kind} {step}: {obj}");
+            assert_eq!(obj["metadata"]["creationTimestamp"], born, "{kind} {step}");
+            assert!(obj.get("status").is_none_or(|s| !s.is_null()), "{obj}");
+        }
+        assert_eq!(last["metadata"]["labels"]["rt"], "four", "{last}");
+        if kind == "service" {
+            for key in ["clusterIP", "clusterIPs"] {
+                assert_eq!(last["spec"][key], created["spec"][key], "{last}");
+            }
+        } else {
+            // The metadata-only JSON patch leaves the generation where the spec change put it.
+            let g = |o: &Value| o["metadata"]["generation"].as_i64().unwrap_or(0);
+            assert!(g(&patched) > g(&created), "{kind}: {patched}");
+            assert_eq!(g(&last), g(&patched), "{kind}: {last}");
+        }
+        k.ok(&["delete", &what, "-n", ns, "--wait=false"]);
+    }
+}
