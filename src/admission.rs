@@ -12,9 +12,11 @@
 //!   object is judged. If policies mutate it, the mutated object is committed with a `PUT`
 //!   carrying the dry run's `resourceVersion` (a concurrent change → 409); otherwise the patch
 //!   is forwarded with a `resourceVersion` precondition injected (patches that could remove it
-//!   are refused), so what was judged is what gets written. A patch that creates (server-side
-//!   apply of a new object) is forwarded without precondition, or committed as a `create` when
-//!   mutated.
+//!   are refused), so what was judged is what gets written. A server-side apply whose result
+//!   policies change has those changes carried into its configuration, dry run and judged
+//!   again, and stays an apply ([`carry_mutations`]). A patch that creates (server-side apply
+//!   of a new object) is forwarded without precondition, or committed as a `create` when its
+//!   mutations cannot be carried.
 //! - `pods/exec|attach|portforward` (GET or POST, before the upgrade): judged as `create` of the
 //!   subresource, the object being `PodExecOptions`/`PodAttachOptions`/`PodPortForwardOptions`
 //!   built from the query.
@@ -479,7 +481,8 @@ async fn dry_run(
 /// The commit keeps the client's patch whenever it can, so the API server applies the patch
 /// itself (server-side apply stays an apply by the client's field manager, with `Apply` in
 /// `managedFields`): the patch goes as it was dry run, with a `resourceVersion` precondition.
-/// A server-side apply carries the policies' mutations in its configuration. Only a merge,
+/// A server-side apply carries the policies' mutations in its configuration, also those that
+/// only show on the dry run's result ([`carry_mutations`]). Only a merge,
 /// strategic-merge or JSON patch whose result policies mutate (or an apply whose mutations its
 /// configuration cannot carry) is committed as the whole judged object, without what the API
 /// server manages itself ([`strip_server_fields`]).
