@@ -257,7 +257,20 @@ fn a_kubeconfig_without_a_namespace_works() {
         ]);
         assert_eq!(whoami, u.name);
     }
+    // kubectl 1.32 sends `create job` as protobuf (reference capture
+    // 93-experiment-no-protobuf): its namespace follows the URL's too.
+    let k = kubectl_without_namespace(&c, &proxy, "1.32", &u.token);
+    k.ok(&["create", "job", "pb-job", "--image=busybox", "--", "true"]);
+    let shown = k.ok(&[
+        "get",
+        "job",
+        "pb-job",
+        "-o",
+        "jsonpath={.metadata.namespace}",
+    ]);
+    assert_eq!(shown, "default");
     let admin = c.kubectl("1.33", None);
+    admin.ok(&["get", "job", "pb-job", "-n", &u.namespace]);
     let defaults = admin.ok(&["get", "configmaps", "-n", "default", "-o", "name"]);
     assert!(
         !defaults.contains("cm-1"),

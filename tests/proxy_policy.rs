@@ -1044,3 +1044,143 @@ fn whole_object_commits_round_trip_services_deployments_statefulsets_jobs_and_cr
         k.ok(&["delete", &what, "-n", ns, "--wait=false"]);
     }
 }
+
+#[test]
+fn bodies_naming_default_follow_the_rewrite_in_every_body_type_and_answers_show_default() {
+    let c = Cluster::start();
+    let proxy = start(&c, &shipped(), &[]);
+    let u = Hub::shared().kbatch_user("bodyns");
+    let ns = u.namespace.as_str();
+    let base = "/api/v1/namespaces/default/configmaps";
+    let one = format!("{base}/one");
+    let cases: Vec<(&str, String, &str, String)> = vec![
+        (
+            "POST",
+            base.to_string(),
+            "application/yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n  namespace: default\ndata:\n  a: x\n".into(),
+        ),
+        (
+            "POST",
+            base.to_string(),
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"two","namespace":"default"}}"#.into(),
+        ),
+        (
+            "PUT",
+            one.clone(),
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"one","namespace":"default"},"data":{"a":"put"}}"#.into(),
+        ),
+        (
+            "PATCH",
+            one.clone(),
+            "application/merge-patch+json",
+            r#"{"metadata":{"namespace":"default","labels":{"merge":"1"}}}"#.into(),
+        ),
+        (
+            "PATCH",
+            one.clone(),
+            "application/strategic-merge-patch+json",
+            r#"{"metadata":{"namespace":"default","labels":{"strategic":"1"}}}"#.into(),
+        ),
+        (
+            "PATCH",
+            one.clone(),
+            "application/json-patch+json",
+            r#"[{"op":"test","path":"/metadata/namespace","value":"default"},{"op":"add","path":"/metadata/labels/json","value":"1"}]"#.into(),
+        ),
+        (
+            "PATCH",
+            format!("{one}?fieldManager=tester"),
+            "application/apply-patch+yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n  namespace: default\n  labels:\n    apply: \"1\"\n".into(),
+        ),
+    ];
+    for (method, path, ct, body) in &cases {
+        let (status, answer) = raw(
+            &proxy,
+            &c,
+            &u.token,
+            (method, path, ct),
+            body.as_bytes(),
+            false,
+        );
+        assert!(
+            (200..300).contains(&status),
+            "{method} {ct}: {status} {answer}"
+        );
+        let v: Value = serde_json::from_str(&answer).expect("json answer");
+        assert_eq!(
+            v["metadata"]["namespace"], "default",
+            "{method} {ct}: {answer}"
+        );
+    }
+    // Stored in the user's namespace, with every change.
+    let admin = c.kubectl("1.33", None);
+    let stored: Value =
+        serde_json::from_str(&admin.ok(&["get", "configmap", "one", "-n", ns, "-o", "json"]))
+            .expect("json");
+    for label in ["merge", "strategic", "json", "apply"] {
+        assert_eq!(stored["metadata"]["labels"][label], "1", "{stored}");
+    }
+    assert_eq!(stored["data"]["a"], "put", "{stored}");
+    let none = admin.ok(&["get", "configmaps", "-n", "default", "-o", "name"]);
+    assert!(!none.contains("configmap/one"), "{none}");
+    // A list, a Table and a watch in `default` show `default`.
+    let (status, list) = raw(&proxy, &c, &u.token, ("GET", base, ""), b"", false);
+    assert_eq!(status, 200, "{list}");
+    let list: Value = serde_json::from_str(&list).expect("list");
+    let items = list["items"].as_array().expect("items");
+    assert!(items.len() >= 2, "{list}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["metadata"]["namespace"] == "default"),
+        "{list}"
+    );
+    let watch = format!("{base}?watch=true&timeoutSeconds=1");
+    let (status, events) = raw(&proxy, &c, &u.token, ("GET", &watch, ""), b"", false);
+    assert_eq!(status, 200, "{events}");
+    let events: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    assert!(events.len() >= 2, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["object"]["metadata"]["namespace"] == "default"),
+        "{events:?}"
+    );
+    // Another namespace in the body is refused, for every body type that can name one.
+    let foreign: [(&str, &str, &str); 3] = [
+        (
+            "POST",
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"f","namespace":"kube-system"}}"#,
+        ),
+        (
+            "PATCH",
+            "application/merge-patch+json",
+            r#"{"metadata":{"namespace":"kube-system"}}"#,
+        ),
+        (
+            "PATCH",
+            "application/json-patch+json",
+            r#"[{"op":"replace","path":"/metadata/namespace","value":"kube-system"}]"#,
+        ),
+    ];
+    for (method, ct, body) in foreign {
+        let path = if method == "POST" { base } else { one.as_str() };
+        let (status, answer) = raw(
+            &proxy,
+            &c,
+            &u.token,
+            (method, path, ct),
+            body.as_bytes(),
+            false,
+        );
+        assert_eq!(status, 403, "{method} {ct}: {answer}");
+    }
+}
