@@ -82,6 +82,18 @@ pub struct Args {
     /// Largest request body forwarded, in bytes (kube-apiserver's own limit is 3 MiB).
     #[arg(long, env = "KBATCH_MAX_REQUEST_BODY", default_value_t = 3 * 1024 * 1024)]
     pub max_request_body: usize,
+    /// Long-running requests (watches, log follows) per upstream HTTP/2 connection; keep it at
+    /// most the API server's `--http2-max-streams-per-connection` (default 100).
+    #[arg(
+        long,
+        env = "KBATCH_UPSTREAM_STREAMS_PER_CONNECTION",
+        default_value_t = 100
+    )]
+    pub upstream_streams_per_connection: usize,
+    /// Most upstream connections for long-running requests; when all are full a new watch
+    /// gets 429 with `Retry-After`.
+    #[arg(long, env = "KBATCH_MAX_UPSTREAM_CONNECTIONS", default_value_t = 100)]
+    pub max_upstream_connections: usize,
     /// Seconds in-flight requests may run after SIGTERM.
     #[arg(long, env = "KBATCH_SHUTDOWN_GRACE", default_value_t = 25)]
     pub shutdown_grace: u64,

@@ -44,6 +44,15 @@ pub enum ProxyError {
     /// The proxy failed internally (never used for client mistakes).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The proxy is at a capacity limit (429 with `Retry-After`, as kube-apiserver's priority
+    /// and fairness answers; client-go waits and retries).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What is full.
+        message: String,
+        /// Seconds after which to try again.
+        retry_after: u32,
+    },
     /// A well-formed request the proxy cannot act on (422), e.g. a kbatch job without containers.
     #[error("{0}")]
     Unprocessable(String),
@@ -74,6 +83,7 @@ impl ProxyError {
             ProxyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ProxyError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ProxyError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::Api { status, .. } => *status,
         }
     }
@@ -93,6 +103,7 @@ impl ProxyError {
             ProxyError::Unavailable(_) => "ServiceUnavailable",
             ProxyError::Internal(_) => "InternalError",
             ProxyError::Unprocessable(_) => "Invalid",
+            ProxyError::TooManyRequests { .. } => "TooManyRequests",
             ProxyError::Api { status, .. } => match status.as_u16() {
                 401 => "Unauthorized",
                 403 => "Forbidden",
@@ -121,6 +132,9 @@ impl ProxyError {
             // kube-apiserver's 405 carries an empty `details`.
             m.insert("details".into(), json!({}));
         }
+        if let ProxyError::TooManyRequests { retry_after, .. } = self {
+            m.insert("details".into(), json!({"retryAfterSeconds": retry_after}));
+        }
         m.insert("code".into(), json!(self.status().as_u16()));
         Value::Object(m)
     }
@@ -135,13 +149,23 @@ impl ProxyError {
             r.headers_mut()
                 .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
         }
+        add_retry_after(self, &mut r);
         r
     }
 
     /// The response on a kbatch REST path: `{"detail": "<message>"}`.
     pub fn to_detail_response(&self) -> Response<ProxyBody> {
         let body = serde_json::to_vec(&json!({"detail": self.to_string()})).unwrap_or_default();
-        respond(self.status(), "application/json", Bytes::from(body))
+        let mut r = respond(self.status(), "application/json", Bytes::from(body));
+        add_retry_after(self, &mut r);
+        r
+    }
+}
+
+fn add_retry_after(e: &ProxyError, r: &mut Response<ProxyBody>) {
+    if let ProxyError::TooManyRequests { retry_after, .. } = e {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
     }
 }
 

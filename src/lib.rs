@@ -169,7 +169,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let kbatch = kbatch::settings::KbatchSettings::load(&config)?;
-    let upstream = Upstream::load(config.args.kubeconfig.as_deref()).await?;
+    let pool = upstream::PoolSettings {
+        streams_per_connection: config.args.upstream_streams_per_connection,
+        max_connections: config.args.max_upstream_connections,
+    };
+    let upstream = Upstream::load(config.args.kubeconfig.as_deref(), pool).await?;
     let hub = HubAuth::new(hub_config(&config)?)?;
     let identity = IdentityConfig::from_args(&config.args.identity)?;
     let scope = config

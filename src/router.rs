@@ -469,7 +469,7 @@ where
         crate::body::drain(rest).await;
         return Err(ProxyError::PayloadTooLarge(state.max_request_body));
     }
-    let mut resp = sent.map_err(|e| ProxyError::BadGateway(e.to_string()))?;
+    let mut resp = sent.map_err(Upstream::error)?;
     let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
     let out_headers = headers::downstream_headers(resp.headers(), switching);
     if switching {

@@ -1,11 +1,25 @@
-//! The connection to the Kubernetes API server: one pooled hyper client (HTTP/2 when the server
-//! offers it, over TLS built from the kube config: CA bundle, client certificate) for ordinary
-//! requests, a second HTTP/1.1-only client for protocol upgrades (SPDY and WebSocket need
-//! HTTP/1.1), and the proxy's own credential (bearer token, rotating token file, basic auth)
-//! added to every request after the client's headers were stripped.
+//! The connection to the Kubernetes API server, over TLS built from the kube config (CA
+//! bundle, client certificate), with the proxy's own credential (bearer token, rotating token
+//! file, basic auth) added to every request after the client's headers were stripped.
+//!
+//! Requests take one of three lanes ([`Lane`], chosen by [`lane_of`]):
+//!
+//! - **short** requests share one pooled client (one HTTP/2 connection when the server offers
+//!   it);
+//! - **long-running** requests (watches, log follows, `proxy`) get their own connections: a
+//!   growing set of clients, each one HTTP/2 connection carrying at most
+//!   `streams_per_connection` of them (kube-apiserver's `--http2-max-streams-per-connection`,
+//!   100 by default), so they never take the stream slots short requests need and never queue
+//!   behind each other; at most `max_connections` such connections, beyond which a
+//!   long-running request is refused with 503 and `Retry-After`;
+//! - **upgrades** (exec, attach, port-forward: SPDY and WebSocket need HTTP/1.1) get an
+//!   HTTP/1.1 connection each.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -41,6 +55,12 @@ pub enum UpstreamError {
     /// The request could not be sent or no answer came.
     #[error("{0}")]
     Send(String),
+    /// Every long-running lane connection carries as many streams as it may.
+    #[error(
+        "too many long-running requests (watches, log follows) through this proxy: \
+         {0} upstream connections are full; try again shortly"
+    )]
+    Saturated(usize),
     /// A token file could not be read.
     #[error("reading token file {path}: {source}")]
     TokenFile {
@@ -61,11 +81,167 @@ enum Credential {
     },
 }
 
+type HttpsClient = Client<HttpsConnector<HttpConnector>, ProxyBody>;
+
+/// How many upstream connections long-running requests may use, and how many of them one
+/// connection carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Long-running requests per HTTP/2 connection (at most the server's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; kube-apiserver's default is 100).
+    pub streams_per_connection: usize,
+    /// Most connections for long-running requests.
+    pub max_connections: usize,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            streams_per_connection: 100,
+            max_connections: 100,
+        }
+    }
+}
+
+/// Which connections a request uses upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Ordinary requests: the shared connection.
+    Short,
+    /// Watches, log follows, `proxy`: connections of their own.
+    LongRunning,
+    /// Protocol upgrades: an HTTP/1.1 connection each.
+    Upgrade,
+}
+
+/// The lane of a request (pure): an upgrade; a watch (`watch=true|1`, a `/watch/` path), a
+/// log follow (`follow=true|1` on `…/log`) or a `proxy` request; else short.
+pub fn lane_of(path: &str, query: Option<&str>, upgrade: bool) -> Lane {
+    if upgrade {
+        return Lane::Upgrade;
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let flag = |name: &str| {
+        query.is_some_and(|q| {
+            q.split('&').any(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                k == name && matches!(v, "true" | "1")
+            })
+        })
+    };
+    // `/api/v1/watch/…` and `/apis/<group>/<version>/watch/…`.
+    let watch_at = match segments.get(1) {
+        Some(&"api") => 3,
+        Some(&"apis") => 4,
+        _ => usize::MAX,
+    };
+    let watch_path = segments.get(watch_at) == Some(&"watch");
+    let proxy = segments.contains(&"proxy");
+    let log = segments.last() == Some(&"log");
+    if flag("watch") || watch_path || proxy || (log && flag("follow")) {
+        Lane::LongRunning
+    } else {
+        Lane::Short
+    }
+}
+
+/// One connection of the long-running lane and how many streams it carries now.
+struct LaneConnection {
+    client: HttpsClient,
+    open: AtomicUsize,
+}
+
+/// The long-running lane: connections opened on demand, each carrying at most
+/// `streams_per_connection` streams.
+struct LongLane {
+    connections: Mutex<Vec<Arc<LaneConnection>>>,
+    settings: PoolSettings,
+    make: Box<dyn Fn() -> HttpsClient + Send + Sync>,
+}
+
+impl LongLane {
+    /// A stream slot on the first connection with room, opening one if all are full.
+    fn acquire(&self) -> Result<StreamSlot, UpstreamError> {
+        let mut conns = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        let limit = self.settings.streams_per_connection.max(1);
+        let found = conns
+            .iter()
+            .find(|c| c.open.load(Ordering::Acquire) < limit)
+            .cloned();
+        let conn = match found {
+            Some(c) => c,
+            None if conns.len() < self.settings.max_connections.max(1) => {
+                let c = Arc::new(LaneConnection {
+                    client: (self.make)(),
+                    open: AtomicUsize::new(0),
+                });
+                conns.push(c.clone());
+                tracing::debug!(
+                    connections = conns.len(),
+                    "long-running lane: new connection"
+                );
+                c
+            }
+            None => return Err(UpstreamError::Saturated(conns.len())),
+        };
+        conn.open.fetch_add(1, Ordering::AcqRel);
+        Ok(StreamSlot(conn))
+    }
+
+    /// Connections in use and streams open on them.
+    fn usage(&self) -> (usize, usize) {
+        let conns = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        let streams = conns.iter().map(|c| c.open.load(Ordering::Acquire)).sum();
+        (conns.len(), streams)
+    }
+}
+
+/// A long-running request's place on a lane connection, given back when its answer ends.
+struct StreamSlot(Arc<LaneConnection>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// An answer's body as it streams from the API server; a long-running request's stream slot
+/// is held until the body is done or dropped.
+pub struct UpstreamBody {
+    inner: Incoming,
+    slot: Option<StreamSlot>,
+}
+
+impl http_body::Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            self.slot = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// The API server behind the proxy.
 pub struct Upstream {
     base: Uri,
-    client: Client<HttpsConnector<HttpConnector>, ProxyBody>,
-    upgrade_client: Client<HttpsConnector<HttpConnector>, ProxyBody>,
+    client: HttpsClient,
+    long: LongLane,
+    upgrade_client: HttpsClient,
     credential: Credential,
 }
 
@@ -80,7 +256,10 @@ fn bearer(token: &str) -> Result<HeaderValue, UpstreamError> {
 impl Upstream {
     /// Load the configuration: the given kubeconfig file, else the in-cluster service account,
     /// else `KUBECONFIG` / `~/.kube/config`.
-    pub async fn load(kubeconfig: Option<&Path>) -> Result<Self, UpstreamError> {
+    pub async fn load(
+        kubeconfig: Option<&Path>,
+        pool: PoolSettings,
+    ) -> Result<Self, UpstreamError> {
         let config = match kubeconfig {
             Some(path) => {
                 let kc = kube::config::Kubeconfig::read_from(path)
@@ -105,11 +284,16 @@ impl Upstream {
                     })?,
             },
         };
-        Self::from_config(&config)
+        Self::with_pool(&config, pool)
     }
 
     /// Build from a resolved kube config.
     pub fn from_config(config: &kube::Config) -> Result<Self, UpstreamError> {
+        Self::with_pool(config, PoolSettings::default())
+    }
+
+    /// Build from a resolved kube config with the long-running lane's limits.
+    pub fn with_pool(config: &kube::Config, pool: PoolSettings) -> Result<Self, UpstreamError> {
         let ai = &config.auth_info;
         if ai.exec.is_some() || ai.auth_provider.is_some() {
             return Err(UpstreamError::Unsupported(
@@ -165,15 +349,25 @@ impl Upstream {
                 builder.enable_http1().wrap_connector(http)
             })
         };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector(true)?);
+        let h2 = connector(true)?;
+        let pooled = |c: HttpsConnector<HttpConnector>| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .build(c)
+        };
+        let client = pooled(h2.clone());
+        let long = LongLane {
+            connections: Mutex::new(Vec::new()),
+            settings: pool,
+            make: Box::new(move || pooled(h2.clone())),
+        };
         let upgrade_client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
             .build(connector(false)?);
         Ok(Upstream {
             base: config.cluster_url.clone(),
             client,
+            long,
             upgrade_client,
             credential,
         })
@@ -216,25 +410,60 @@ impl Upstream {
         }
     }
 
-    /// Send a request (its headers already cleaned) with the proxy's credential; the response
-    /// body streams.
+    /// Send a request (its headers already cleaned) with the proxy's credential, on the lane
+    /// its path and query call for ([`lane_of`]); the response body streams.
     pub async fn send(
         &self,
         mut req: Request<ProxyBody>,
         upgrade: bool,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         if let Some(v) = self.authorization()? {
             req.headers_mut().insert(AUTHORIZATION, v);
         }
-        let client = if upgrade {
-            &self.upgrade_client
-        } else {
-            &self.client
+        let lane = lane_of(req.uri().path(), req.uri().query(), upgrade);
+        let client = match lane {
+            Lane::Upgrade => &self.upgrade_client,
+            Lane::Short => &self.client,
+            Lane::LongRunning => return self.send_long(req, self.long.acquire()?).await,
         };
-        client
+        let resp = client
             .request(req)
             .await
-            .map_err(|e| UpstreamError::Send(error_chain(&e)))
+            .map_err(|e| UpstreamError::Send(error_chain(&e)))?;
+        Ok(resp.map(|inner| UpstreamBody { inner, slot: None }))
+    }
+
+    async fn send_long(
+        &self,
+        req: Request<ProxyBody>,
+        slot: StreamSlot,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let client = slot.0.client.clone();
+        let resp = client
+            .request(req)
+            .await
+            .map_err(|e| UpstreamError::Send(error_chain(&e)))?;
+        Ok(resp.map(|inner| UpstreamBody {
+            inner,
+            slot: Some(slot),
+        }))
+    }
+
+    /// The proxy's error for a failed send: a full long-running lane is a 429 the client
+    /// retries after a second, anything else the API server being unreachable.
+    pub fn error(e: UpstreamError) -> crate::error::ProxyError {
+        match e {
+            UpstreamError::Saturated(_) => crate::error::ProxyError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: 1,
+            },
+            e => crate::error::ProxyError::BadGateway(e.to_string()),
+        }
+    }
+
+    /// Connections the long-running lane has opened and the streams open on them.
+    pub fn long_running_usage(&self) -> (usize, usize) {
+        self.long.usage()
     }
 
     /// One small request with the proxy's own credential (and `extra` headers, e.g.
@@ -283,5 +512,99 @@ impl Upstream {
             Ok(Ok(resp)) => !resp.status().is_server_error(),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_running_requests_take_their_own_lane() {
+        let cases = [
+            (
+                "/api/v1/namespaces/a/pods",
+                Some("watch=true"),
+                Lane::LongRunning,
+            ),
+            (
+                "/api/v1/namespaces/a/pods",
+                Some("limit=5&watch=1"),
+                Lane::LongRunning,
+            ),
+            ("/api/v1/watch/namespaces/a/pods", None, Lane::LongRunning),
+            (
+                "/apis/batch/v1/watch/namespaces/a/jobs",
+                None,
+                Lane::LongRunning,
+            ),
+            (
+                "/api/v1/namespaces/a/pods/p/log",
+                Some("follow=true"),
+                Lane::LongRunning,
+            ),
+            (
+                "/api/v1/namespaces/a/services/s/proxy/x",
+                None,
+                Lane::LongRunning,
+            ),
+            (
+                "/api/v1/namespaces/a/pods",
+                Some("watch=false"),
+                Lane::Short,
+            ),
+            ("/api/v1/namespaces/a/pods/p/log", None, Lane::Short),
+            (
+                "/api/v1/namespaces/a/pods/p/log",
+                Some("follow=false"),
+                Lane::Short,
+            ),
+            ("/api/v1/namespaces/a/configmaps/watch", None, Lane::Short),
+            (
+                "/api/v1/namespaces/a/pods",
+                Some("xwatch=true"),
+                Lane::Short,
+            ),
+        ];
+        for (path, query, want) in cases {
+            assert_eq!(lane_of(path, query, false), want, "{path}?{query:?}");
+        }
+        assert_eq!(
+            lane_of("/api/v1/namespaces/a/pods/p/exec", None, true),
+            Lane::Upgrade
+        );
+    }
+
+    #[test]
+    fn the_long_lane_opens_connections_as_they_fill_and_refuses_beyond_the_cap() {
+        let lane = LongLane {
+            connections: Mutex::new(Vec::new()),
+            settings: PoolSettings {
+                streams_per_connection: 2,
+                max_connections: 2,
+            },
+            make: Box::new(|| {
+                Client::builder(TokioExecutor::new()).build(
+                    hyper_rustls::HttpsConnectorBuilder::new()
+                        .with_webpki_roots()
+                        .https_or_http()
+                        .enable_http1()
+                        .build(),
+                )
+            }),
+        };
+        let a = lane.acquire().expect("1");
+        let b = lane.acquire().expect("2");
+        assert_eq!(lane.usage(), (1, 2));
+        let c = lane.acquire().expect("3");
+        let _d = lane.acquire().expect("4");
+        assert_eq!(lane.usage(), (2, 4));
+        assert!(matches!(lane.acquire(), Err(UpstreamError::Saturated(2))));
+        drop(b);
+        // A freed slot is taken again before anything new opens.
+        let _e = lane.acquire().expect("5");
+        assert_eq!(lane.usage(), (2, 4));
+        drop((a, c));
+        assert_eq!(lane.usage(), (2, 2));
     }
 }

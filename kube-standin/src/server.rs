@@ -31,6 +31,10 @@ use crate::{exec, logs, reviews, watch};
 /// The largest request body accepted (kube-apiserver's 3 MiB limit).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
+/// Concurrent streams allowed per HTTP/2 connection (kube-apiserver's
+/// `--http2-max-streams-per-connection` as the proxy meets it: 100).
+pub const HTTP2_MAX_STREAMS: u32 = 100;
+
 /// How to start a stand-in.
 #[derive(Debug, Clone)]
 pub struct StandInConfig {
@@ -278,6 +282,9 @@ async fn accept_loop(
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder.http1().title_case_headers(true);
+            // kube-apiserver's limit per HTTP/2 connection, announced in SETTINGS (more
+            // streams queue on the client side, as with the real server).
+            builder.http2().max_concurrent_streams(HTTP2_MAX_STREAMS);
             if let Err(e) = builder
                 .serve_connection_with_upgrades(TokioIo::new(tls), service)
                 .await

@@ -19,11 +19,11 @@
 
 use std::hash::BuildHasher;
 
+use crate::upstream::UpstreamBody;
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use serde_json::{json, Value};
 
 use super::settings::KbatchSettings;
@@ -113,7 +113,7 @@ pub async fn send(
     method: Method,
     path_and_query: &str,
     body: Option<(&'static str, Vec<u8>)>,
-) -> Result<Response<Incoming>, ProxyError> {
+) -> Result<Response<UpstreamBody>, ProxyError> {
     let uri = state
         .upstream
         .uri_for(path_and_query)
@@ -147,11 +147,11 @@ pub async fn send(
         .upstream
         .send(req, false)
         .await
-        .map_err(|e| ProxyError::BadGateway(e.to_string()))
+        .map_err(crate::upstream::Upstream::error)
 }
 
 /// Read an error answer: the `Status.message` (or the raw text) with the API server's code.
-pub async fn error_from(resp: Response<Incoming>) -> ProxyError {
+pub async fn error_from(resp: Response<UpstreamBody>) -> ProxyError {
     let status = resp.status();
     let bytes = read_body(resp).await.unwrap_or_default();
     error_from_bytes(status, &bytes)
@@ -165,7 +165,7 @@ fn error_from_bytes(status: StatusCode, bytes: &[u8]) -> ProxyError {
     ProxyError::Api { status, message }
 }
 
-async fn read_body(resp: Response<Incoming>) -> Result<Bytes, ProxyError> {
+async fn read_body(resp: Response<UpstreamBody>) -> Result<Bytes, ProxyError> {
     let limited = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER);
     limited
         .collect()

@@ -5,12 +5,12 @@
 
 use std::collections::VecDeque;
 
+use crate::upstream::UpstreamBody;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Incoming;
 
 use super::k8s;
 use crate::auth::User;
@@ -72,13 +72,13 @@ impl LineChunker {
 }
 
 struct ChunkState {
-    body: Incoming,
+    body: UpstreamBody,
     chunker: LineChunker,
     queue: VecDeque<Bytes>,
     done: bool,
 }
 
-fn line_stream(body: Incoming) -> ProxyBody {
+fn line_stream(body: UpstreamBody) -> ProxyBody {
     let st = ChunkState {
         body,
         chunker: LineChunker::default(),
