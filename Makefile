@@ -42,6 +42,7 @@ demo: env
 bench: env
 	$(CARGO) bench --locked --bench latency
 	$(CARGO) bench --locked --bench policy
+	$(CARGO) bench --locked --bench watches
 
 clean:
 	rm -rf .tmp
