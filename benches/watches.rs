@@ -75,7 +75,7 @@ fn start_proxy(c: &Cluster, hub: &Hub, ca: &Ca) -> ProxyProcess {
         .env("KBATCH_LISTEN", "127.0.0.1:0")
         .env("KBATCH_TLS_CERT", &cert)
         .env("KBATCH_TLS_KEY", &key)
-        .env("RUST_LOG", "warn,kbatch_proxy::lib=info")
+        .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .expect("start kbatch-proxy");
