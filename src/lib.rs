@@ -22,7 +22,8 @@
 //! I/O at the edges:
 //! - [`auth`]: token extraction, the JupyterHub client and the moka cache in front of it.
 //! - [`provision`]: the user's namespace, its manifests and RoleBinding, on first use.
-//! - [`upstream`]: the pooled client to the API server (HTTP/2, HTTP/1.1 for upgrades).
+//! - [`upstream`]: the clients to the API server: a shared HTTP/2 connection for short
+//!   requests, HTTP/2 connections of their own for long-running ones, HTTP/1.1 for upgrades.
 //! - [`admission`]: judging create/update/patch/exec requests against the policies.
 //! - [`router`]: one request: health, prefix, auth, confinement, streaming relay, upgrades.
 //! - [`server`]: accept loop, TLS, timeouts, graceful shutdown.
