@@ -2,7 +2,8 @@
 //! both ways) to the API stand-in, which announces 100 streams per HTTP/2 connection as
 //! kube-apiserver does. Reports the proxy's RSS per idle watch at each count, the upstream
 //! connections it opened, and the p50/p99 of a small GET with and without the watches open.
-//! `BENCH_WATCHES` (default `1000,10000`) sets the counts.
+//! `BENCH_WATCHES` (default `1000,10000`) sets the counts; `BENCH_PROXY_WRAPPER` a command the
+//! proxy runs under (a profiler: `heaptrack -o FILE`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -69,7 +70,16 @@ fn start_proxy(c: &Cluster, hub: &Hub, ca: &Ca) -> ProxyProcess {
     let key = c.dir.path().join("bench-tls.key");
     std::fs::write(&cert, &serving.cert_pem).expect("cert");
     std::fs::write(&key, &serving.key_pem).expect("key");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kbatch-proxy"))
+    // `BENCH_PROXY_WRAPPER="heaptrack -o /tmp/proxy"` runs the proxy under a profiler, and
+    // `BENCH_PROXY_BIN` another build of it (one with line tables, for the profiler).
+    let wrapper = std::env::var("BENCH_PROXY_WRAPPER").unwrap_or_default();
+    let mut argv: Vec<String> = wrapper.split_whitespace().map(str::to_owned).collect();
+    argv.push(
+        std::env::var("BENCH_PROXY_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_kbatch-proxy").to_owned()),
+    );
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
         .env("KUBECONFIG", c.admin_kubeconfig(None))
         .env("JUPYTERHUB_API_URL", hub.api_url())
         .env("KBATCH_LISTEN", "127.0.0.1:0")
