@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -156,7 +156,11 @@ struct LaneConnection {
 struct LongLane {
     connections: Mutex<Vec<Arc<LaneConnection>>>,
     settings: PoolSettings,
-    make: Box<dyn Fn() -> HttpsClient + Send + Sync>,
+    /// Builds a lane client; `true` once the server is known to speak HTTP/2 (the client then
+    /// opens exactly one connection, however many requests race on it first).
+    make: Box<dyn Fn(bool) -> HttpsClient + Send + Sync>,
+    /// The server answered a short request over HTTP/2.
+    h2: AtomicBool,
 }
 
 impl LongLane {
@@ -172,7 +176,7 @@ impl LongLane {
             Some(c) => c,
             None if conns.len() < self.settings.max_connections.max(1) => {
                 let c = Arc::new(LaneConnection {
-                    client: (self.make)(),
+                    client: (self.make)(self.h2.load(Ordering::Acquire)),
                     open: AtomicUsize::new(0),
                 });
                 conns.push(c.clone());
@@ -350,16 +354,19 @@ impl Upstream {
             })
         };
         let h2 = connector(true)?;
-        let pooled = |c: HttpsConnector<HttpConnector>| {
-            Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(90))
-                .build(c)
-        };
-        let client = pooled(h2.clone());
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(h2.clone());
         let long = LongLane {
             connections: Mutex::new(Vec::new()),
             settings: pool,
-            make: Box::new(move || pooled(h2.clone())),
+            make: Box::new(move |h2_only| {
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .http2_only(h2_only)
+                    .build(h2.clone())
+            }),
+            h2: AtomicBool::new(false),
         };
         let upgrade_client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
@@ -430,6 +437,9 @@ impl Upstream {
             .request(req)
             .await
             .map_err(|e| UpstreamError::Send(error_chain(&e)))?;
+        if lane == Lane::Short && resp.version() == http::Version::HTTP_2 {
+            self.long.h2.store(true, Ordering::Release);
+        }
         Ok(resp.map(|inner| UpstreamBody { inner, slot: None }))
     }
 
@@ -583,7 +593,8 @@ mod tests {
                 streams_per_connection: 2,
                 max_connections: 2,
             },
-            make: Box::new(|| {
+            h2: AtomicBool::new(false),
+            make: Box::new(|_| {
                 Client::builder(TokioExecutor::new()).build(
                     hyper_rustls::HttpsConnectorBuilder::new()
                         .with_webpki_roots()
