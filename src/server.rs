@@ -3,6 +3,7 @@
 //! requests finish within a grace period).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,9 +58,17 @@ pub async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let state = state.clone();
+        // The request's future is boxed: hyper keeps one allocation the size of the service's
+        // future for the connection's whole life, and `handle`'s is large (about 16 KiB); a
+        // box of a pointer keeps an idle watch's connection small, and the request's own
+        // state is freed as soon as its answer's headers are out.
         let service = hyper::service::service_fn(move |req| {
             let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
+            let fut: Pin<Box<dyn Future<Output = _> + Send>> =
+                Box::pin(
+                    async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) },
+                );
+            fut
         });
         match &acceptor {
             Some(acceptor) => {
