@@ -11,7 +11,6 @@ mod tests;
 use serde_json::Value;
 
 use crate::alias::NamespaceAlias;
-
 use crate::request_info::{
     and_field_selector, rename_field_selector_namespace, PathKind, Query, ResourceInfo,
     CONNECT_SUBRESOURCES,
