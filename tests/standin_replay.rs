@@ -74,6 +74,9 @@ const PLANS: &[Plan] = &[
             (0, Setup::Create(NS, r#"{"metadata":{"name":"ref-crud"}}"#)),
             (0, Setup::Sleep(300)),
             (33, Setup::Create(CM, r#"{"metadata":{"name":"cm3","labels":{"app":"ref","tier":"a"}},"data":{"key":"value"}}"#)),
+            // #34 reads cm3 once the garbage collector finished its foreground deletion (the
+            // capture waited for it; the stand-in's collector runs every 250 ms).
+            (34, Setup::Sleep(1000)),
             (36, Setup::Create(CM, r#"{"metadata":{"name":"cm4","labels":{"app":"ref","tier":"z"}},"data":{"key":"value"}}"#)),
             (36, Setup::Create(CM, r#"{"metadata":{"name":"cm5","labels":{"app":"ref","tier":"z"}},"data":{"key":"value"}}"#)),
         ],

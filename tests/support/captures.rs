@@ -1,4 +1,4 @@
-//! Parser for the byte-exact kube-apiserver captures in `../shared/k8s-reference/`: turns a
+//! Parser for the byte-exact kube-apiserver captures (`tests/fixtures/k8s-reference/`): turns a
 //! capture file (`> ` request lines, `< ` response lines, `[body …]` blocks, watch chunks) into
 //! a list of [`Exchange`]s that a test can replay against the stand-in.
 
@@ -6,19 +6,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The folder holding the reference captures: `K8S_REFERENCE`, else `../shared/k8s-reference`
-/// beside the checkout (where CI and developers have it).
+/// The folder holding the reference captures: `K8S_REFERENCE`, else the copies in
+/// `tests/fixtures/k8s-reference/` (the files these tests replay, copied byte for byte from
+/// the captures of a real kube-apiserver), so a fresh clone needs nothing beside it.
 pub fn reference_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("K8S_REFERENCE") {
         return PathBuf::from(dir);
     }
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s-reference");
-    assert!(
-        beside.is_dir(),
-        "the reference captures are missing: expected {} (or set K8S_REFERENCE)",
-        beside.display()
-    );
-    beside
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s-reference")
 }
 
 /// One request/response pair (a `=== #N` block) of a capture file.
