@@ -4,33 +4,11 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
-
 use kbatch_proxy::identity::namespace_for;
 use support::cluster::Cluster;
 use support::hub::{Hub, KBATCH_USERS_GROUP};
 use support::proxy::Proxy;
-
-fn measure(agent: &ureq::Agent, url: &str, token: &str, n: usize) -> Vec<Duration> {
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let started = Instant::now();
-        let resp = agent
-            .get(url)
-            .header("Authorization", format!("Bearer {token}"))
-            .call()
-            .expect("request");
-        assert_eq!(resp.status().as_u16(), 200, "{url}");
-        let _ = resp.into_body().read_to_vec();
-        out.push(started.elapsed());
-    }
-    out.sort();
-    out
-}
-
-fn pct(v: &[Duration], p: f64) -> Duration {
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
+use support::tools::{get_latencies, percentile};
 
 fn main() {
     let n: usize = std::env::var("BENCH_REQUESTS")
@@ -43,8 +21,9 @@ fn main() {
     let name = hub.new_user("bench", &[KBATCH_USERS_GROUP]);
     let token = hub.token_for(&name, None);
     let ns = namespace_for(&name);
+    // Annotated for the user: the proxy uses only namespaces that name their hub user.
+    c.create_user_namespace(&ns, &name);
     let admin = c.kubectl("1.33", None);
-    admin.ok(&["create", "namespace", &ns]);
     admin.ok(&[
         "create",
         "configmap",
@@ -57,20 +36,20 @@ fn main() {
     let direct_agent = support::envtest::tls_agent(&c.ca_pem).expect("agent");
     let proxy_agent = support::envtest::tls_agent(&proxy.ca_pem).expect("agent");
     // Warm up connections and the auth cache.
-    measure(
+    get_latencies(
         &direct_agent,
         &format!("{}{path}", c.url),
         &c.admin_token,
         20,
     );
-    measure(&proxy_agent, &format!("{}{path}", proxy.url), &token, 20);
-    let direct = measure(
+    get_latencies(&proxy_agent, &format!("{}{path}", proxy.url), &token, 20);
+    let direct = get_latencies(
         &direct_agent,
         &format!("{}{path}", c.url),
         &c.admin_token,
         n,
     );
-    let proxied = measure(&proxy_agent, &format!("{}{path}", proxy.url), &token, n);
+    let proxied = get_latencies(&proxy_agent, &format!("{}{path}", proxy.url), &token, n);
     println!("small GET {path} ({n} sequential requests, keep-alive, TLS)");
     for (label, v) in [
         ("direct to stand-in", &direct),
@@ -78,13 +57,13 @@ fn main() {
     ] {
         println!(
             "  {label:<22} median {:>8.3} ms   p90 {:>8.3} ms   p99 {:>8.3} ms",
-            pct(v, 0.5).as_secs_f64() * 1e3,
-            pct(v, 0.9).as_secs_f64() * 1e3,
-            pct(v, 0.99).as_secs_f64() * 1e3
+            percentile(v, 0.5).as_secs_f64() * 1e3,
+            percentile(v, 0.9).as_secs_f64() * 1e3,
+            percentile(v, 0.99).as_secs_f64() * 1e3
         );
     }
     println!(
         "  added by the proxy (median): {:.3} ms",
-        (pct(&proxied, 0.5).as_secs_f64() - pct(&direct, 0.5).as_secs_f64()) * 1e3
+        (percentile(&proxied, 0.5).as_secs_f64() - percentile(&direct, 0.5).as_secs_f64()) * 1e3
     );
 }

@@ -8,7 +8,6 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +16,7 @@ use kbatch_proxy::identity::namespace_for;
 use kube_standin::tls::Ca;
 use support::cluster::Cluster;
 use support::hub::{Hub, KBATCH_USERS_GROUP};
+use support::tools::{get_latencies, percentile};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The proxy's resident set size, in KiB.
@@ -89,17 +89,7 @@ fn start_proxy(c: &Cluster, hub: &Hub, ca: &Ca) -> ProxyProcess {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start kbatch-proxy");
-    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .and_then(Result::ok)
-            .expect("the proxy logs its start");
-        if let Some(rest) = line.split("listen=").nth(1) {
-            break rest.split_whitespace().next().unwrap_or("").to_string();
-        }
-    };
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    let (addr, _log) = support::tools::listen_address_from_log(child.stderr.take().expect("piped"));
     ProxyProcess { child, addr }
 }
 
@@ -141,25 +131,8 @@ async fn open_watch(
     Ok(tls)
 }
 
-fn get_latencies(agent: &ureq::Agent, url: &str, token: &str, n: usize) -> Vec<Duration> {
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let started = Instant::now();
-        let resp = agent
-            .get(url)
-            .header("Authorization", format!("Bearer {token}"))
-            .call()
-            .expect("GET");
-        assert_eq!(resp.status().as_u16(), 200);
-        let _ = resp.into_body().read_to_vec();
-        out.push(started.elapsed());
-    }
-    out.sort();
-    out
-}
-
 fn pct(v: &[Duration], p: f64) -> f64 {
-    v[((v.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3
+    percentile(v, p).as_secs_f64() * 1e3
 }
 
 fn main() {

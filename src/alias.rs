@@ -125,6 +125,12 @@ fn rename(slot: Option<&mut Value>, alias: &NamespaceAlias) -> bool {
 /// `bytes` (one JSON document) with the namespace shown as the client asked; `None` when it
 /// is not JSON or names no such namespace.
 fn rewrite_document(bytes: &[u8], alias: &NamespaceAlias) -> Option<Vec<u8>> {
+    // Only a document holding the real namespace's name can change (a bookmark or a Status
+    // holds none): the others are not parsed.
+    let real = alias.real.as_bytes();
+    if real.is_empty() || !bytes.windows(real.len()).any(|w| w == real) {
+        return None;
+    }
     let mut v: Value = serde_json::from_slice(bytes).ok()?;
     if !show_namespace(&mut v, alias) {
         return None;

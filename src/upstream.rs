@@ -120,7 +120,7 @@ pub fn lane_of(path: &str, query: Option<&str>, upgrade: bool) -> Lane {
     if upgrade {
         return Lane::Upgrade;
     }
-    let segments: Vec<&str> = path.split('/').collect();
+    let segment = |i: usize| path.split('/').nth(i);
     let flag = |name: &str| {
         query.is_some_and(|q| {
             q.split('&').any(|kv| {
@@ -130,14 +130,13 @@ pub fn lane_of(path: &str, query: Option<&str>, upgrade: bool) -> Lane {
         })
     };
     // `/api/v1/watch/…` and `/apis/<group>/<version>/watch/…`.
-    let watch_at = match segments.get(1) {
-        Some(&"api") => 3,
-        Some(&"apis") => 4,
-        _ => usize::MAX,
+    let watch_path = match segment(1) {
+        Some("api") => segment(3) == Some("watch"),
+        Some("apis") => segment(4) == Some("watch"),
+        _ => false,
     };
-    let watch_path = segments.get(watch_at) == Some(&"watch");
-    let proxy = segments.contains(&"proxy");
-    let log = segments.last() == Some(&"log");
+    let proxy = path.split('/').any(|s| s == "proxy");
+    let log = path.rsplit('/').next() == Some("log");
     if flag("watch") || watch_path || proxy || (log && flag("follow")) {
         Lane::LongRunning
     } else {
@@ -193,6 +192,7 @@ impl LongLane {
     }
 
     /// Connections in use and streams open on them.
+    #[cfg(test)]
     fn usage(&self) -> (usize, usize) {
         let conns = self.connections.lock().unwrap_or_else(|p| p.into_inner());
         let streams = conns.iter().map(|c| c.open.load(Ordering::Acquire)).sum();
@@ -469,11 +469,6 @@ impl Upstream {
             },
             e => crate::error::ProxyError::BadGateway(e.to_string()),
         }
-    }
-
-    /// Connections the long-running lane has opened and the streams open on them.
-    pub fn long_running_usage(&self) -> (usize, usize) {
-        self.long.usage()
     }
 
     /// One small request with the proxy's own credential (and `extra` headers, e.g.

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -29,18 +28,9 @@ fn runs_from_environment_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start kbatch-proxy");
-    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .and_then(Result::ok)
-            .expect("the proxy logs its start");
-        if let Some(rest) = line.split("listen=").nth(1) {
-            break rest.split_whitespace().next().unwrap_or("").to_string();
-        }
-    };
-    // Keep draining the log so the proxy never blocks on a full pipe.
-    let drained = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    // The rest of the log keeps being read so the proxy never blocks on a full pipe.
+    let (addr, drained) =
+        support::tools::listen_address_from_log(child.stderr.take().expect("piped"));
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))

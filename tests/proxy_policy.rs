@@ -843,38 +843,36 @@ fn without_a_policies_flag_the_built_in_policies_refuse_a_privileged_pod_and_non
 /// Test-only policies that mutate only once the API server has defaulted the object (a `test`
 /// of a field no manifest sets), so an apply configuration never carries the mutation and the
 /// proxy must commit the judged object whole: a create for an apply that creates, a `PUT` for
-/// patches of an existing object.
-const AFTER_DEFAULTS: &str = r#"
-name: defaulted-service
-match: {verbs: [create, update, patch], apiGroups: [""], resources: [services]}
-mutate:
-  - {op: test, path: /spec/sessionAffinity, value: None}
-  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
----
-name: defaulted-deployment
-match: {verbs: [create, update, patch], apiGroups: [apps], resources: [deployments]}
-mutate:
-  - {op: test, path: /spec/revisionHistoryLimit, value: 10}
-  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
----
-name: defaulted-statefulset
-match: {verbs: [create, update, patch], apiGroups: [apps], resources: [statefulsets]}
-mutate:
-  - {op: test, path: /spec/podManagementPolicy, value: OrderedReady}
-  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
----
-name: defaulted-job
-match: {verbs: [create, update, patch], apiGroups: [batch], resources: [jobs]}
-mutate:
-  - {op: test, path: /spec/completionMode, value: NonIndexed}
-  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
----
-name: defaulted-cronjob
-match: {verbs: [create, update, patch], apiGroups: [batch], resources: [cronjobs]}
-mutate:
-  - {op: test, path: /spec/concurrencyPolicy, value: Allow}
-  - {op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}
-"#;
+/// patches of an existing object. Per kind: (API group, resource, defaulted field, its default).
+const AFTER_DEFAULTS: [(&str, &str, &str, &str); 5] = [
+    ("", "services", "/spec/sessionAffinity", "None"),
+    ("apps", "deployments", "/spec/revisionHistoryLimit", "10"),
+    (
+        "apps",
+        "statefulsets",
+        "/spec/podManagementPolicy",
+        "OrderedReady",
+    ),
+    ("batch", "jobs", "/spec/completionMode", "NonIndexed"),
+    ("batch", "cronjobs", "/spec/concurrencyPolicy", "Allow"),
+];
+
+/// The [`AFTER_DEFAULTS`] policies as one policy file.
+fn after_defaults_policies() -> String {
+    AFTER_DEFAULTS
+        .iter()
+        .map(|(group, resource, field, default)| {
+            format!(
+                "name: defaulted-{resource}\n\
+                 match: {{verbs: [create, update, patch], apiGroups: [\"{group}\"], resources: [{resource}]}}\n\
+                 mutate:\n  \
+                 - {{op: test, path: {field}, value: {default}}}\n  \
+                 - {{op: add, path: /metadata/annotations/example.org~1defaulted, value: seen}}\n"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
 
 /// A manifest of `kind` (named `rt`) whose changeable field is `v`.
 fn round_trip_manifest(kind: &str, v: u32) -> String {
@@ -963,7 +961,8 @@ fn assert_applied_by_kubectl(k: &Kubectl, ns: &str, what: &str) {
 #[test]
 fn whole_object_commits_round_trip_services_deployments_statefulsets_jobs_and_cronjobs() {
     let c = Cluster::start();
-    let dir = policy_dir(&c, &[("zz-after-defaults.yaml", AFTER_DEFAULTS)]);
+    let policies = after_defaults_policies();
+    let dir = policy_dir(&c, &[("zz-after-defaults.yaml", &policies)]);
     let proxy = start(&c, &dir, &[]);
     let u = Hub::shared().kbatch_user("roundtrip");
     let ns = u.namespace.as_str();

@@ -339,3 +339,47 @@ pub fn encode_path_segment(segment: &str) -> String {
         })
         .collect()
 }
+
+/// The address a kbatch-proxy process logs at start (`listen=<addr>` on its stderr), and a
+/// thread that keeps reading the rest of the log (so the process never blocks on a full pipe)
+/// and gives it back when the process has exited.
+pub fn listen_address_from_log(
+    stderr: std::process::ChildStderr,
+) -> (String, thread::JoinHandle<Vec<String>>) {
+    use std::io::BufRead;
+    let mut lines = io::BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .and_then(Result::ok)
+            .expect("the proxy logs its start");
+        if let Some(rest) = line.split("listen=").nth(1) {
+            break rest.split_whitespace().next().unwrap_or("").to_string();
+        }
+    };
+    let rest = thread::spawn(move || lines.map_while(Result::ok).collect());
+    (addr, rest)
+}
+
+/// `n` sequential GETs of `url` with `token` (each must answer 200), their latencies sorted.
+pub fn get_latencies(agent: &ureq::Agent, url: &str, token: &str, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let resp = agent
+            .get(url)
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 200, "{url}");
+        let _ = resp.into_body().read_to_vec();
+        out.push(started.elapsed());
+    }
+    out.sort();
+    out
+}
+
+/// The `p` quantile (0..=1) of sorted latencies.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
